@@ -1,0 +1,130 @@
+// embody infer <checkpoint> --image cam=path.png ... --state ...: one action chunk.
+#include <map>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/seeded.h"
+#include "io/image.h"
+#include "models/act/act_model.h"
+
+namespace embody::cli {
+
+namespace {
+
+struct InferArgs {
+  std::string checkpoint;
+  std::vector<std::string> images;
+  std::string state;
+  bool seeded_inputs = false;
+  int step = 0;
+  int threads = 0;
+  std::string backend = "onednn";
+  bool json = false;
+  bool normalized = false;
+};
+
+int RunInfer(const InferArgs& a) {
+  using namespace models::act;
+  auto backend = kernels::ParseBackend(a.backend);
+  if (!backend.ok()) return Fail(backend.status());
+  ActOptions opt;
+  opt.backend = *backend;
+  opt.threads = a.threads;
+  auto model = ActModel::Load(a.checkpoint, opt);
+  if (!model.ok()) return Fail(model.status());
+  const ActConfig& c = (*model)->config();
+
+  // Images by camera name: "top=path.png" or "observation.images.top=path.png".
+  std::map<std::string, io::Image> by_camera;
+  for (const auto& spec : a.images) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos) return Fail(InvalidArgument("--image " + spec + ": expected CAMERA=PATH"));
+    std::string cam = spec.substr(0, eq);
+    if (cam.rfind("observation.", 0) != 0) cam = "observation.images." + cam;
+    auto img = io::LoadImage(spec.substr(eq + 1));
+    if (!img.ok()) return Fail(img.status());
+    by_camera[cam] = std::move(*img);
+  }
+  std::vector<io::Image> seeded;
+  ActObservation obs;
+  for (size_t i = 0; i < c.num_cameras(); ++i) {
+    const auto& cam = c.camera(i);
+    if (a.seeded_inputs) {
+      io::Image img;
+      img.height = static_cast<int>(cam.shape[1]);
+      img.width = static_cast<int>(cam.shape[2]);
+      img.pixels.resize(static_cast<size_t>(img.height * img.width * 3));
+      seeded::FillImage(a.step, cam.key, img.height, img.width, img.pixels.data());
+      by_camera[cam.key] = std::move(img);
+    }
+    auto it = by_camera.find(cam.key);
+    if (it == by_camera.end())
+      return Fail(InvalidArgument("no image for camera " + cam.key + " (pass --image " +
+                                  cam.key.substr(std::string("observation.images.").size()) + "=PATH)"));
+    obs.images.push_back({it->second.pixels.data(), it->second.height, it->second.width});
+  }
+  for (const auto& [cam, img] : by_camera) {
+    bool known = false;
+    for (size_t i = 0; i < c.num_cameras(); ++i) known |= c.camera(i).key == cam;
+    if (!known) return Fail(InvalidArgument("--image: the checkpoint has no camera " + cam));
+  }
+  std::vector<float> state(static_cast<size_t>(c.state_dim()));
+  if (c.state_dim() > 0) {
+    if (a.seeded_inputs) {
+      seeded::FillState(a.step, static_cast<int>(c.state_dim()), state.data());
+    } else {
+      if (a.state.empty()) return Fail(InvalidArgument("--state is required (" + std::to_string(c.state_dim()) + " values)"));
+      auto parsed = ParseFloats(a.state, "--state");
+      if (!parsed.ok()) return Fail(parsed.status());
+      if (parsed->size() != state.size())
+        return Fail(InvalidArgument("--state has " + std::to_string(parsed->size()) + " values, the checkpoint expects " +
+                                    std::to_string(c.state_dim())));
+      state = *parsed;
+    }
+    obs.state = state.data();
+  }
+  const int64_t n = c.chunk_size * c.action_dim();
+  std::vector<float> actions(static_cast<size_t>(n)), normalized(static_cast<size_t>(n));
+  if (Status st = (*model)->Predict(obs, actions.data(), normalized.data()); !st.ok()) return Fail(st);
+  const auto& t = (*model)->last_times();
+  const auto& shown = a.normalized ? normalized : actions;
+  if (a.json) {
+    io::Json chunk = io::Json::array();
+    for (int64_t i = 0; i < c.chunk_size; ++i)
+      chunk.push_back(std::vector<float>(shown.begin() + i * c.action_dim(), shown.begin() + (i + 1) * c.action_dim()));
+    PrintJson({{"chunk_size", c.chunk_size},
+               {"action_dim", c.action_dim()},
+               {"units", a.normalized ? "normalized" : "robot"},
+               {"actions", chunk},
+               {"latency_ms", {{"total", t.total_ms}, {"backbone", t.backbone_ms}, {"encoder", t.encoder_ms}, {"decoder", t.decoder_ms}}}});
+    return 0;
+  }
+  std::printf("action chunk: %d x %lld (%s units), %.1f ms\n", c.chunk_size, static_cast<long long>(c.action_dim()),
+              a.normalized ? "normalized" : "robot", t.total_ms);
+  for (int64_t i = 0; i < c.chunk_size; ++i) {
+    std::printf("%4lld:", static_cast<long long>(i));
+    for (int64_t j = 0; j < c.action_dim(); ++j) std::printf(" %10.4f", static_cast<double>(shown[static_cast<size_t>(i * c.action_dim() + j)]));
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterInfer(CLI::App& app, std::function<int()>& run) {
+  auto a = std::make_shared<InferArgs>();
+  CLI::App* sub = app.add_subcommand("infer", "Run a checkpoint once on camera images and a state; print the action chunk");
+  sub->add_option("checkpoint", a->checkpoint, "pretrained_model folder")->required();
+  sub->add_option("--image", a->images, "CAMERA=PATH (PNG/JPEG, RGB, the trained size), once per camera");
+  sub->add_option("--state", a->state, "observation.state as comma-separated values, robot units");
+  sub->add_flag("--seeded-inputs", a->seeded_inputs, "Use the seeded test images and state (docs/formats/seeded-weights.md)");
+  sub->add_option("--step", a->step, "Step index for --seeded-inputs");
+  sub->add_option("--threads", a->threads, "Threads (default: all cores)");
+  sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");
+  sub->add_flag("--normalized", a->normalized, "Print normalized actions instead of robot units");
+  sub->add_flag("--json", a->json, "Print JSON");
+  sub->callback([a, &run] { run = [a] { return RunInfer(*a); }; });
+}
+
+}  // namespace embody::cli

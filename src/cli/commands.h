@@ -1,0 +1,15 @@
+// Each subcommand registers itself on the app and runs when selected.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace embody::cli {
+
+// Returns the action to run if the subcommand was selected (set into `run`).
+void RegisterInfo(CLI::App& app, std::function<int()>& run);
+void RegisterInfer(CLI::App& app, std::function<int()>& run);
+void RegisterBench(CLI::App& app, std::function<int()>& run);
+void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run);
+
+}  // namespace embody::cli

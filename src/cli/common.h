@@ -1,0 +1,33 @@
+// Shared pieces of the embody subcommands: printing, progress, parsing helpers.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/json_file.h"
+
+namespace embody::cli {
+
+// Prints "error: <status>" to stderr and returns the exit code for it.
+int Fail(const Status& s);
+// Comma-separated floats ("0.1,2,-3").
+Result<std::vector<float>> ParseFloats(const std::string& text, const std::string& what);
+// A progress bar on stderr, only when stderr is a terminal or EMBODY_PROGRESS=1 is not needed:
+// it always prints, rewriting one line.
+class Progress {
+ public:
+  Progress(std::string label, int total);
+  void Step(int done);
+  void Finish();
+
+ private:
+  std::string label_;
+  int total_;
+  bool tty_;
+};
+std::string FormatBytes(double bytes);
+void PrintJson(const io::Json& j);
+
+}  // namespace embody::cli

@@ -1,0 +1,17 @@
+// embody: one CLI for the whole chain (inspect, infer, benchmark; more subcommands as issues land).
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"embody: LeRobot policies (ACT, SmolVLA) from dataset to embedded deployment, in C++"};
+  app.require_subcommand(1);
+  std::function<int()> run;
+  embody::cli::RegisterInfo(app, run);
+  embody::cli::RegisterInfer(app, run);
+  embody::cli::RegisterBench(app, run);
+  embody::cli::RegisterSeedCheckpoint(app, run);
+  CLI11_PARSE(app, argc, argv);
+  return run ? run() : 0;
+}

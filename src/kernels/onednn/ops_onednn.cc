@@ -1,0 +1,332 @@
+#include "kernels/onednn/ops_onednn.h"
+
+#include <cstring>
+#include <dnnl.hpp>
+#include <unordered_map>
+#include <vector>
+
+namespace embody::kernels::onednn {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& Engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+std::string g_last_conv_impl;
+
+// Converts oneDNN's exceptions into Status at creation time; Run() never throws for valid ops.
+template <typename F>
+auto Guard(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN ") + what + ": " + e.what());
+  }
+}
+
+// A primitive with its argument map, executed with new data handles each run.
+struct Bound {
+  dnnl::primitive prim;
+  std::unordered_map<int, memory> args;
+  void Execute(dnnl::stream& s) { prim.execute(s, args); }
+};
+
+memory::dims Strided2D(int64_t ld) { return {ld, 1}; }
+
+// Copies a constant tensor in `user_md` layout into the layout the primitive wants.
+memory Pack(const memory::desc& user_md, const void* data, const memory::desc& want, dnnl::stream& s) {
+  memory user(user_md, Engine(), const_cast<void*>(data));
+  memory packed(want, Engine());
+  if (user_md == want) {
+    std::memcpy(packed.get_data_handle(), data, want.get_size());
+  } else {
+    dnnl::reorder(user, packed).execute(s, user, packed);
+    s.wait();
+  }
+  return packed;
+}
+
+class DnnlLinear final : public LinearOp {
+ public:
+  static Result<std::unique_ptr<LinearOp>> Create(LinearParams p, const float* w, const float* b) {
+    return Guard("linear", [&]() -> Result<std::unique_ptr<LinearOp>> {
+      if (!p.ldx) p.ldx = p.k;
+      if (!p.ldy) p.ldy = p.n;
+      if (!p.ldr) p.ldr = p.n;
+      auto op = std::unique_ptr<DnnlLinear>(new DnnlLinear());
+      op->residual_ = p.residual;
+      memory::desc src_md({p.m, p.k}, dt::f32, Strided2D(p.ldx));
+      memory::desc dst_md({p.m, p.n}, dt::f32, Strided2D(p.ldy));
+      memory::desc w_any({p.k, p.n}, dt::f32, tag::any);
+      memory::desc w_user({p.k, p.n}, dt::f32, tag::ba);  // torch [n, k] row-major
+      memory::desc b_md({1, p.n}, dt::f32, tag::ab);
+      dnnl::post_ops po;
+      if (p.act == Activation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      if (p.act == Activation::kGelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      memory::desc r_md({p.m, p.n}, dt::f32, Strided2D(p.ldr));
+      if (p.residual) po.append_binary(dnnl::algorithm::binary_add, r_md);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), attr, Engine());
+      auto& s = op->stream_;
+      op->weights_ = Pack(w_user, w, pd.weights_desc(), s);
+      std::vector<float> zero;
+      if (!b) zero.assign(static_cast<size_t>(p.n), 0.f);
+      op->bias_ = memory(b_md, Engine());
+      std::memcpy(op->bias_.get_data_handle(), b ? b : zero.data(), static_cast<size_t>(p.n) * 4);
+      op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
+      op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
+      op->res_ = memory(r_md, Engine(), DNNL_MEMORY_NONE);
+      op->b_.prim = dnnl::matmul(pd);
+      op->b_.args = {{DNNL_ARG_SRC, op->src_},
+                     {DNNL_ARG_WEIGHTS, op->weights_},
+                     {DNNL_ARG_BIAS, op->bias_},
+                     {DNNL_ARG_DST, op->dst_}};
+      if (p.residual) {
+        const int idx = p.act == Activation::kNone ? 0 : 1;
+        op->b_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1] = op->res_;
+      }
+      return std::unique_ptr<LinearOp>(std::move(op));
+    });
+  }
+  void Run(const float* x, float* y, const float* r) override {
+    src_.set_data_handle(const_cast<float*>(x));
+    dst_.set_data_handle(y);
+    if (residual_) res_.set_data_handle(const_cast<float*>(r));
+    b_.Execute(stream_);
+    stream_.wait();
+  }
+
+ private:
+  DnnlLinear() : stream_(Engine()) {}
+  dnnl::stream stream_;
+  memory weights_, bias_, src_, dst_, res_;
+  Bound b_;
+  bool residual_ = false;
+};
+
+// Attention per head with oneDNN's sgemm (any leading dimension, no primitive to build), and
+// the softmax primitive over all heads' score rows at once.
+class DnnlAttention final : public AttentionOp {
+ public:
+  static Result<std::unique_ptr<AttentionOp>> Create(const AttentionParams& p) {
+    return Guard("attention", [&]() -> Result<std::unique_ptr<AttentionOp>> {
+      auto op = std::unique_ptr<DnnlAttention>(new DnnlAttention(p));
+      memory::desc md({p.heads * p.sq, p.sk}, dt::f32, tag::ab);
+      dnnl::softmax_forward::primitive_desc pd(
+          dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1), Engine());
+      op->scores_ = memory(md, Engine());
+      op->softmax_.prim = dnnl::softmax_forward(pd);
+      op->softmax_.args = {{DNNL_ARG_SRC, op->scores_}, {DNNL_ARG_DST, op->scores_}};
+      return std::unique_ptr<AttentionOp>(std::move(op));
+    });
+  }
+  void Run(const float* q, const float* k, const float* v, float* out) override {
+    const int64_t d = p_.head_dim, sq = p_.sq, sk = p_.sk;
+    auto* scores = static_cast<float*>(scores_.get_data_handle());
+    for (int64_t h = 0; h < p_.heads; ++h)
+      dnnl_sgemm('N', 'T', sq, sk, d, p_.scale, q + h * d, p_.ldq, k + h * d, p_.ldk, 0.f,
+                 scores + h * sq * sk, sk);
+    softmax_.Execute(stream_);
+    stream_.wait();
+    for (int64_t h = 0; h < p_.heads; ++h)
+      dnnl_sgemm('N', 'N', sq, d, sk, 1.f, scores + h * sq * sk, sk, v + h * d, p_.ldv, 0.f,
+                 out + h * d, p_.ldo);
+  }
+
+ private:
+  explicit DnnlAttention(const AttentionParams& p) : p_(p), stream_(Engine()) {}
+  AttentionParams p_;
+  dnnl::stream stream_;
+  memory scores_;
+  Bound softmax_;
+};
+
+class DnnlLayerNorm final : public LayerNormOp {
+ public:
+  static Result<std::unique_ptr<LayerNormOp>> Create(int64_t m, int64_t n, float eps, const float* g,
+                                                     const float* b) {
+    return Guard("layer norm", [&]() -> Result<std::unique_ptr<LayerNormOp>> {
+      auto op = std::unique_ptr<DnnlLayerNorm>(new DnnlLayerNorm());
+      memory::desc md({m, n}, dt::f32, tag::ab);
+      memory::desc c_md({n}, dt::f32, tag::a);
+      dnnl::layer_normalization_forward::primitive_desc pd(
+          dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_inference, md, eps,
+                                                  dnnl::normalization_flags::use_scale |
+                                                      dnnl::normalization_flags::use_shift),
+          Engine());
+      op->scale_ = memory(c_md, Engine());
+      op->shift_ = memory(c_md, Engine());
+      std::memcpy(op->scale_.get_data_handle(), g, static_cast<size_t>(n) * 4);
+      std::memcpy(op->shift_.get_data_handle(), b, static_cast<size_t>(n) * 4);
+      op->src_ = memory(md, Engine(), DNNL_MEMORY_NONE);
+      op->dst_ = memory(md, Engine(), DNNL_MEMORY_NONE);
+      op->b_.prim = dnnl::layer_normalization_forward(pd);
+      op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_DST, op->dst_},
+                     {DNNL_ARG_SCALE, op->scale_}, {DNNL_ARG_SHIFT, op->shift_}};
+      return std::unique_ptr<LayerNormOp>(std::move(op));
+    });
+  }
+  void Run(const float* x, float* y) override {
+    src_.set_data_handle(const_cast<float*>(x));
+    dst_.set_data_handle(y);
+    b_.Execute(stream_);
+    stream_.wait();
+  }
+
+ private:
+  DnnlLayerNorm() : stream_(Engine()) {}
+  dnnl::stream stream_;
+  memory scale_, shift_, src_, dst_;
+  Bound b_;
+};
+
+constexpr tag kActTag = tag::nChw16c;  // AVX-512's native f32 activation layout
+
+class DnnlConv final : public ConvOp {
+ public:
+  static Result<std::unique_ptr<ConvOp>> Create(const ConvParams& p, const float* w, const float* b) {
+    return Guard("convolution", [&]() -> Result<std::unique_ptr<ConvOp>> {
+      auto op = std::unique_ptr<DnnlConv>(new DnnlConv());
+      op->residual_ = p.residual;
+      memory::desc src_md({1, p.in_c, p.in_h, p.in_w}, dt::f32, p.plain_src ? tag::nchw : kActTag);
+      memory::desc dst_md({1, p.out_c, p.out_h(), p.out_w()}, dt::f32, kActTag);
+      memory::desc w_any({p.out_c, p.in_c, p.kernel, p.kernel}, dt::f32, tag::any);
+      memory::desc w_user({p.out_c, p.in_c, p.kernel, p.kernel}, dt::f32, tag::oihw);
+      memory::desc b_md({p.out_c}, dt::f32, tag::a);
+      dnnl::post_ops po;
+      if (p.residual) po.append_binary(dnnl::algorithm::binary_add, dst_md);
+      if (p.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      const memory::dims strides{p.stride, p.stride}, pad{p.pad, p.pad};
+      dnnl::convolution_forward::primitive_desc pd(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                          dnnl::algorithm::convolution_direct, src_md, w_any, b_md,
+                                          dst_md, strides, pad, pad),
+          attr, Engine());
+      g_last_conv_impl = pd.impl_info_str();
+      op->src_bytes_ = src_md.get_size();
+      op->dst_bytes_ = dst_md.get_size();
+      op->weights_ = Pack(w_user, w, pd.weights_desc(), op->stream_);
+      op->bias_ = memory(b_md, Engine());
+      std::memcpy(op->bias_.get_data_handle(), b, static_cast<size_t>(p.out_c) * 4);
+      op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
+      op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
+      op->res_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
+      op->b_.prim = dnnl::convolution_forward(pd);
+      op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_WEIGHTS, op->weights_},
+                     {DNNL_ARG_BIAS, op->bias_}, {DNNL_ARG_DST, op->dst_}};
+      if (p.residual) op->b_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = op->res_;
+      return std::unique_ptr<ConvOp>(std::move(op));
+    });
+  }
+  size_t src_bytes() const override { return src_bytes_; }
+  size_t dst_bytes() const override { return dst_bytes_; }
+  void Run(const void* src, void* dst, const void* res) override {
+    src_.set_data_handle(const_cast<void*>(src));
+    dst_.set_data_handle(dst);
+    if (residual_) res_.set_data_handle(const_cast<void*>(res));
+    b_.Execute(stream_);
+    stream_.wait();
+  }
+
+ private:
+  DnnlConv() : stream_(Engine()) {}
+  dnnl::stream stream_;
+  memory weights_, bias_, src_, dst_, res_;
+  Bound b_;
+  bool residual_ = false;
+  size_t src_bytes_ = 0, dst_bytes_ = 0;
+};
+
+class DnnlMaxPool final : public PoolOp {
+ public:
+  static Result<std::unique_ptr<PoolOp>> Create(const PoolParams& p) {
+    return Guard("max pool", [&]() -> Result<std::unique_ptr<PoolOp>> {
+      auto op = std::unique_ptr<DnnlMaxPool>(new DnnlMaxPool());
+      memory::desc src_md({1, p.channels, p.in_h, p.in_w}, dt::f32, kActTag);
+      memory::desc dst_md({1, p.channels, p.out_h(), p.out_w()}, dt::f32, kActTag);
+      const memory::dims k{p.kernel, p.kernel}, s{p.stride, p.stride}, pad{p.pad, p.pad};
+      dnnl::pooling_forward::primitive_desc pd(
+          dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
+                                      src_md, dst_md, s, k, pad, pad),
+          Engine());
+      op->dst_bytes_ = dst_md.get_size();
+      op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
+      op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
+      op->b_.prim = dnnl::pooling_forward(pd);
+      op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_DST, op->dst_}};
+      return std::unique_ptr<PoolOp>(std::move(op));
+    });
+  }
+  size_t dst_bytes() const override { return dst_bytes_; }
+  void Run(const void* src, void* dst) override {
+    src_.set_data_handle(const_cast<void*>(src));
+    dst_.set_data_handle(dst);
+    b_.Execute(stream_);
+    stream_.wait();
+  }
+
+ private:
+  DnnlMaxPool() : stream_(Engine()) {}
+  dnnl::stream stream_;
+  memory src_, dst_;
+  Bound b_;
+  size_t dst_bytes_ = 0;
+};
+
+class DnnlToTokens final : public ToTokensOp {
+ public:
+  static Result<std::unique_ptr<ToTokensOp>> Create(int64_t c, int64_t h, int64_t w) {
+    return Guard("reorder", [&]() -> Result<std::unique_ptr<ToTokensOp>> {
+      auto op = std::unique_ptr<DnnlToTokens>(new DnnlToTokens());
+      memory::desc src_md({1, c, h, w}, dt::f32, kActTag);
+      memory::desc dst_md({1, c, h, w}, dt::f32, tag::nhwc);
+      op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
+      op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
+      op->b_.prim = dnnl::reorder(op->src_, op->dst_);
+      op->b_.args = {{DNNL_ARG_FROM, op->src_}, {DNNL_ARG_TO, op->dst_}};
+      return std::unique_ptr<ToTokensOp>(std::move(op));
+    });
+  }
+  void Run(const void* src, float* tokens) override {
+    src_.set_data_handle(const_cast<void*>(src));
+    dst_.set_data_handle(tokens);
+    b_.Execute(stream_);
+    stream_.wait();
+  }
+
+ private:
+  DnnlToTokens() : stream_(Engine()) {}
+  dnnl::stream stream_;
+  memory src_, dst_;
+  Bound b_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LinearOp>> MakeLinear(const LinearParams& p, const float* w, const float* b) {
+  return DnnlLinear::Create(p, w, b);
+}
+Result<std::unique_ptr<AttentionOp>> MakeAttention(const AttentionParams& p) { return DnnlAttention::Create(p); }
+Result<std::unique_ptr<LayerNormOp>> MakeLayerNorm(int64_t m, int64_t n, float eps, const float* g,
+                                                   const float* b) {
+  return DnnlLayerNorm::Create(m, n, eps, g, b);
+}
+Result<std::unique_ptr<ConvOp>> MakeConv(const ConvParams& p, const float* w, const float* b) {
+  return DnnlConv::Create(p, w, b);
+}
+Result<std::unique_ptr<PoolOp>> MakeMaxPool(const PoolParams& p) { return DnnlMaxPool::Create(p); }
+Result<std::unique_ptr<ToTokensOp>> MakeToTokens(int64_t c, int64_t h, int64_t w) {
+  return DnnlToTokens::Create(c, h, w);
+}
+std::string LastConvImplementation() { return g_last_conv_impl; }
+
+}  // namespace embody::kernels::onednn

@@ -1,0 +1,116 @@
+// ActModel: a LeRobot ACT checkpoint prepared for inference on fixed input shapes.
+//
+// Load() parses config.json, binds model.safetensors (mmapped) against the weight table, loads
+// the normalization stats (either layout), packs every weight for the chosen kernel backend and
+// plans all activation buffers in one arena. Predict() then runs without allocating.
+//
+// Thread safety: Predict() may not run concurrently on one model (it owns its scratch); load
+// one model per thread for parallel sessions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/arena.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "io/safetensors.h"
+#include "kernels/ops.h"
+#include "models/act/act_config.h"
+#include "models/common/normalizer.h"
+#include "models/common/weight_table.h"
+
+namespace embody::models::act {
+
+class ResNetBackbone;
+class ActEncoder;
+class ActDecoder;
+
+struct ActOptions {
+  kernels::Backend backend = kernels::Backend::kOneDnn;
+  int threads = 0;  // <= 0: all available cores
+  // Benchmarks only: run with this many cameras of this size instead of the config's (ACT's
+  // weights do not depend on either). Extra cameras reuse the first camera's statistics.
+  int override_cameras = 0;
+  int override_height = 0, override_width = 0;
+};
+
+// One camera frame in robot units: 8-bit RGB, HWC, rows top to bottom.
+struct CameraFrame {
+  const uint8_t* pixels = nullptr;  // height x width x 3
+  int height = 0;
+  int width = 0;
+};
+
+struct ActObservation {
+  std::vector<CameraFrame> images;    // one per config camera, in config order
+  const float* state = nullptr;       // [state_dim], robot units; required iff the config has it
+  const float* env_state = nullptr;   // [env_state_dim]; required iff the config has it
+};
+
+// Wall time of the last Predict(), per block.
+struct ActBlockTimes {
+  std::vector<double> backbone_ms;  // per camera: preprocessing + ResNet + layout
+  double encoder_ms = 0;            // projections, token assembly, encoder layers
+  double decoder_ms = 0;            // decoder layers, final norm, action head, unnormalize
+  double total_ms = 0;
+};
+
+class ActModel {
+ public:
+  ~ActModel();
+  static Result<std::unique_ptr<ActModel>> Load(const std::string& checkpoint_dir, const ActOptions& options);
+
+  const ActConfig& config() const { return config_; }
+  const Normalizer& normalizer() const { return normalizer_; }
+  const WeightTable& weights() const { return weights_; }
+  const ActOptions& options() const { return options_; }
+  const std::string& checkpoint_dir() const { return dir_; }
+  int64_t sequence_length() const { return seq_; }
+  size_t arena_bytes() const { return arena_.bytes(); }
+
+  // Runs the network once. Outputs (either may be null) are [chunk_size, action_dim]:
+  // `actions` in robot units, `normalized` as the network produced them.
+  // Errors: InvalidArgument for a wrong number of images, wrong image size, missing state,
+  // NaN or infinite state values.
+  Status Predict(const ActObservation& obs, float* actions, float* normalized);
+
+  const ActBlockTimes& last_times() const { return times_; }
+
+ private:
+  ActModel() = default;
+  Status Validate(const ActObservation& obs) const;
+  void PreprocessImage(const CameraFrame& frame, size_t camera, float* chw) const;
+
+  std::string dir_;
+  ActConfig config_;
+  ActOptions options_;
+  ThreadPool pool_{1};
+  std::shared_ptr<io::SafetensorsFile> file_;
+  WeightTable weights_;
+  Normalizer normalizer_;
+
+  std::unique_ptr<ResNetBackbone> backbone_;
+  std::unique_ptr<kernels::LinearOp> img_proj_, state_proj_, env_proj_, head_;
+  std::unique_ptr<ActEncoder> encoder_;
+  std::unique_ptr<ActDecoder> decoder_;
+  std::vector<float> latent_token_;  // encoder_latent_input_proj applied to the zero latent
+  std::vector<float> pos_;           // [seq, d] positions of encoder tokens
+  std::vector<float> query_pos_;     // [chunk, d] decoder_pos_embed
+
+  int64_t seq_ = 0, img_tokens_ = 0;
+  Arena arena_;
+  struct Offsets {
+    size_t image, cam_tokens, x, x_alt, enc_pos_sum, y, y_alt, normalized, state;
+  } off_{};
+  struct ScratchOffsets;
+  std::unique_ptr<ScratchOffsets> scratch_;
+  ActBlockTimes times_;
+};
+
+// The 2D sinusoidal embedding of LeRobot's ACTSinusoidalPositionEmbedding2d for an h x w
+// feature map, written token-major: out[(y*w + x) * dim + c], dim = dim_model.
+void SinusoidalPosition2d(int64_t h, int64_t w, int64_t dim, float* out);
+
+}  // namespace embody::models::act
