@@ -266,7 +266,7 @@ def main(argv=None) -> int:
 
     base = results.get("embody", {}).get("median")
     log("")
-    log(f"{'engine':<22} | {'median ms':>10} | {'p90 ms':>10} | {'ratio vs embody':>15}")
+    log(f"{'engine':<22} | {'median ms':>10} | {'p90 ms':>10} | {'median/embody':>15}")
     log("-" * 66)
     for name, r in results.items():
         ratio = f"{r['median'] / base:.2f}x" if base else "n/a"

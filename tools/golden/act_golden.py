@@ -303,7 +303,8 @@ def build_manifest(model_path: Path, dtype: str, policy_sd: dict, bf16: bool, ex
                                "a = double(p) / pow(10000.0, double(2*(j/2)) / D) in double (j/2 integer division)"
                                + ("; then rounded to bf16 (RNE)" if bf16 else ""),
                 }
-                entry["values_head"] = vals[:8].tolist()
+                idx = [dim, dim + 1, dim + 2, dim + 3] + list(range(vals.size - 4, vals.size))
+                entry["values_sample"] = {"flat_index": idx, "values": vals[idx].tolist()}
             else:
                 entry["values"] = vals.tolist()
         else:

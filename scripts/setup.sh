@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything embody needs to build and test, from Debian's packages only.
+# Idempotent: skips apt when every package is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev          # oneDNN: convolution / matmul kernels (x86 JIT, ARM builds too)
+  nlohmann-json3-dev   # JSON: configs, safetensors headers
+  libcli11-dev         # the embody CLI
+  libstb-dev           # PNG/JPEG decode and encode
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi

@@ -1,0 +1,171 @@
+// Every oneDNN operator against its scalar reference, over shapes that hit tile edges.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/ops.h"
+
+namespace embody::kernels {
+namespace {
+
+// Per-op tolerances on max |fast - ref| relative to the output's magnitude.
+constexpr double kLinearTol = 2e-5, kAttentionTol = 2e-5, kNormTol = 2e-5, kConvTol = 5e-5;
+
+std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(gen);
+  return v;
+}
+
+double RelMaxErr(const std::vector<float>& a, const std::vector<float>& b) {
+  double err = 0, mag = 1e-6;
+  for (size_t i = 0; i < a.size(); ++i) {
+    err = std::max(err, static_cast<double>(std::abs(a[i] - b[i])));
+    mag = std::max(mag, static_cast<double>(std::abs(b[i])));
+  }
+  return err / mag;
+}
+
+struct LinearCase {
+  int64_t m, k, n;
+  Activation act;
+  bool residual;
+};
+
+TEST(Kernels, LinearMatchesReference) {
+  for (const LinearCase& c : {LinearCase{1, 6, 512, Activation::kNone, false}, LinearCase{17, 33, 65, Activation::kRelu, false},
+                              LinearCase{100, 512, 64, Activation::kGelu, true}, LinearCase{302, 512, 1024, Activation::kNone, true}}) {
+    LinearParams p;
+    p.m = c.m;
+    p.k = c.k;
+    p.n = c.n;
+    p.act = c.act;
+    p.residual = c.residual;
+    auto w = Random(static_cast<size_t>(c.n * c.k), 1), b = Random(static_cast<size_t>(c.n), 2);
+    auto x = Random(static_cast<size_t>(c.m * c.k), 3), r = Random(static_cast<size_t>(c.m * c.n), 4);
+    std::vector<float> y_ref(static_cast<size_t>(c.m * c.n)), y_fast(y_ref.size());
+    auto ref = MakeLinear(Backend::kReference, p, w.data(), b.data());
+    auto fast = MakeLinear(Backend::kOneDnn, p, w.data(), b.data());
+    ASSERT_TRUE(ref.ok() && fast.ok()) << fast.status().ToString();
+    (*ref)->Run(x.data(), y_ref.data(), r.data());
+    (*fast)->Run(x.data(), y_fast.data(), r.data());
+    EXPECT_LE(RelMaxErr(y_fast, y_ref), kLinearTol) << c.m << "x" << c.k << "x" << c.n;
+  }
+}
+
+TEST(Kernels, LinearWithLeadingDimensions) {
+  LinearParams p;
+  p.m = 5;
+  p.k = 8;
+  p.n = 4;
+  p.ldx = 16;  // every other 8 floats of the input
+  p.ldy = 10;
+  auto w = Random(32, 5), b = Random(4, 6), x = Random(5 * 16, 7);
+  std::vector<float> y_ref(50, 7.0f), y_fast(50, 7.0f);
+  (*MakeLinear(Backend::kReference, p, w.data(), b.data()))->Run(x.data(), y_ref.data());
+  (*MakeLinear(Backend::kOneDnn, p, w.data(), b.data()))->Run(x.data(), y_fast.data());
+  EXPECT_LE(RelMaxErr(y_fast, y_ref), kLinearTol);
+  EXPECT_EQ(y_fast[4], 7.0f) << "padding between rows must stay untouched";
+}
+
+TEST(Kernels, AttentionMatchesReference) {
+  for (auto [heads, hd, sq, sk] : {std::array<int64_t, 4>{8, 64, 100, 902}, {4, 16, 7, 13}, {2, 32, 50, 50}}) {
+    AttentionParams p;
+    p.heads = heads;
+    p.head_dim = hd;
+    p.sq = sq;
+    p.sk = sk;
+    p.ldq = 2 * heads * hd;  // q interleaved with k, as in the fused projection
+    p.ldk = 2 * heads * hd;
+    p.ldv = heads * hd;
+    p.ldo = heads * hd;
+    p.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    auto qk = Random(static_cast<size_t>(std::max(sq, sk) * p.ldq), 8, 2.0f);
+    auto v = Random(static_cast<size_t>(sk * p.ldv), 9);
+    std::vector<float> o_ref(static_cast<size_t>(sq * p.ldo)), o_fast(o_ref.size());
+    (*MakeAttention(Backend::kReference, p))->Run(qk.data(), qk.data() + heads * hd, v.data(), o_ref.data());
+    (*MakeAttention(Backend::kOneDnn, p))->Run(qk.data(), qk.data() + heads * hd, v.data(), o_fast.data());
+    EXPECT_LE(RelMaxErr(o_fast, o_ref), kAttentionTol) << heads << "x" << sq << "x" << sk;
+  }
+}
+
+TEST(Kernels, LayerNormMatchesReferenceInPlace) {
+  const int64_t m = 37, n = 512;
+  auto g = Random(n, 10), b = Random(n, 11), x = Random(static_cast<size_t>(m * n), 12, 3.0f);
+  std::vector<float> y_ref(x.size()), y_fast = x;
+  (*MakeLayerNorm(Backend::kReference, m, n, 1e-5f, g.data(), b.data()))->Run(x.data(), y_ref.data());
+  (*MakeLayerNorm(Backend::kOneDnn, m, n, 1e-5f, g.data(), b.data()))->Run(y_fast.data(), y_fast.data());
+  EXPECT_LE(RelMaxErr(y_fast, y_ref), kNormTol);
+}
+
+struct ConvCase {
+  int64_t in_c, out_c, h, w, k, stride, pad;
+  bool relu, residual, plain;
+};
+
+TEST(Kernels, ConvPoolAndLayoutMatchReference) {
+  for (const ConvCase& c : {ConvCase{3, 64, 30, 41, 7, 2, 3, true, false, true}, ConvCase{64, 64, 15, 20, 3, 1, 1, true, true, false},
+                            ConvCase{64, 128, 15, 20, 3, 2, 1, true, false, false}, ConvCase{64, 128, 15, 20, 1, 2, 0, false, false, false}}) {
+    ConvParams p{c.in_c, c.out_c, c.h, c.w, c.k, c.stride, c.pad, c.relu, c.residual, c.plain};
+    auto w = Random(static_cast<size_t>(c.out_c * c.in_c * c.k * c.k), 13, 0.2f), b = Random(static_cast<size_t>(c.out_c), 14);
+    auto x = Random(static_cast<size_t>(c.in_c * c.h * c.w), 15);
+    auto r = Random(static_cast<size_t>(c.out_c * p.out_h() * p.out_w()), 16);
+    auto ref = MakeConv(Backend::kReference, p, w.data(), b.data());
+    auto fast = MakeConv(Backend::kOneDnn, p, w.data(), b.data());
+    ASSERT_TRUE(ref.ok() && fast.ok()) << fast.status().ToString();
+    // The fast op wants its own layout: bring plain data in through a 1x1 identity... simplest is
+    // to compare after converting both outputs to tokens, feeding the fast op blocked input made
+    // by a fast identity conv from plain NCHW.
+    std::vector<float> y_ref(static_cast<size_t>(c.out_c * p.out_h() * p.out_w()));
+    (*ref)->Run(x.data(), y_ref.data(), r.data());
+    std::vector<float> blocked_in((*fast)->src_bytes() / 4 + 16), blocked_res((*fast)->dst_bytes() / 4 + 16);
+    std::vector<float> blocked_out((*fast)->dst_bytes() / 4 + 16);
+    const float* fast_src = x.data();
+    if (!c.plain) {
+      std::vector<float> eye(static_cast<size_t>(c.in_c * c.in_c), 0.0f), zero(static_cast<size_t>(c.in_c), 0.0f);
+      for (int64_t i = 0; i < c.in_c; ++i) eye[static_cast<size_t>(i * c.in_c + i)] = 1.0f;
+      auto to_blocked = MakeConv(Backend::kOneDnn, ConvParams{c.in_c, c.in_c, c.h, c.w, 1, 1, 0, false, false, true}, eye.data(), zero.data());
+      (*to_blocked)->Run(x.data(), blocked_in.data());
+      fast_src = blocked_in.data();
+    }
+    if (c.residual) {
+      std::vector<float> eye(static_cast<size_t>(c.out_c * c.out_c), 0.0f), zero(static_cast<size_t>(c.out_c), 0.0f);
+      for (int64_t i = 0; i < c.out_c; ++i) eye[static_cast<size_t>(i * c.out_c + i)] = 1.0f;
+      auto to_blocked = MakeConv(Backend::kOneDnn, ConvParams{c.out_c, c.out_c, p.out_h(), p.out_w(), 1, 1, 0, false, false, true}, eye.data(), zero.data());
+      (*to_blocked)->Run(r.data(), blocked_res.data());
+    }
+    (*fast)->Run(fast_src, blocked_out.data(), blocked_res.data());
+    const int64_t hw = p.out_h() * p.out_w();
+    std::vector<float> tok_fast(static_cast<size_t>(hw * c.out_c)), tok_ref(tok_fast.size());
+    (*MakeToTokens(Backend::kOneDnn, c.out_c, p.out_h(), p.out_w()))->Run(blocked_out.data(), tok_fast.data());
+    (*MakeToTokens(Backend::kReference, c.out_c, p.out_h(), p.out_w()))->Run(y_ref.data(), tok_ref.data());
+    EXPECT_LE(RelMaxErr(tok_fast, tok_ref), kConvTol) << c.in_c << "->" << c.out_c << " k" << c.k << " s" << c.stride;
+
+    // Max pool on the (blocked / plain) output of this conv.
+    PoolParams pp{c.out_c, p.out_h(), p.out_w(), 3, 2, 1};
+    auto pref = MakeMaxPool(Backend::kReference, pp);
+    auto pfast = MakeMaxPool(Backend::kOneDnn, pp);
+    std::vector<float> pool_ref((*pref)->dst_bytes() / 4), pool_fast((*pfast)->dst_bytes() / 4 + 16);
+    (*pref)->Run(y_ref.data(), pool_ref.data());
+    (*pfast)->Run(blocked_out.data(), pool_fast.data());
+    const int64_t phw = pp.out_h() * pp.out_w();
+    std::vector<float> pt_fast(static_cast<size_t>(phw * c.out_c)), pt_ref(pt_fast.size());
+    (*MakeToTokens(Backend::kOneDnn, c.out_c, pp.out_h(), pp.out_w()))->Run(pool_fast.data(), pt_fast.data());
+    (*MakeToTokens(Backend::kReference, c.out_c, pp.out_h(), pp.out_w()))->Run(pool_ref.data(), pt_ref.data());
+    EXPECT_LE(RelMaxErr(pt_fast, pt_ref), kConvTol);
+  }
+}
+
+TEST(Kernels, RejectsImpossibleShapes) {
+  ConvParams p{3, 64, 4, 4, 7, 2, 0, false, false, true};
+  EXPECT_EQ(MakeConv(Backend::kOneDnn, p, nullptr, nullptr).status().code(), StatusCode::kInvalidArgument);
+  LinearParams lp;
+  EXPECT_FALSE(MakeLinear(Backend::kOneDnn, lp, nullptr, nullptr).ok());
+  EXPECT_FALSE(ParseBackend("cuda").ok());
+}
+
+}  // namespace
+}  // namespace embody::kernels
