@@ -10,5 +10,5 @@ if [ "${EMBODY_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMBODY_SANITIZE=ON >/dev/null
   ninja -C build-asan -j "$(nproc)" embody_tests
   # oneDNN's JIT code is opaque to the sanitizers; the reference backend and all our own code run.
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j1 -L sanitize)
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j1 -L unit)
 fi

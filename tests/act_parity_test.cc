@@ -18,7 +18,10 @@ constexpr double kNormalizedTolerance = 1e-4;
 struct CaseParam {
   const char* name;
   kernels::Backend backend;
+  bool winograd = true;
 };
+
+void PrintTo(const CaseParam& p, std::ostream* os) { *os << p.name << "/" << kernels::BackendName(p.backend); }
 
 std::string Hex(uint64_t v) {
   char b[17];
@@ -38,6 +41,7 @@ TEST_P(ActParity, MatchesLeRobot) {
   models::act::ActOptions opt;
   opt.backend = p.backend;
   opt.threads = 2;
+  opt.winograd = p.winograd;
   auto model = models::act::ActModel::Load(*dir, opt);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   runtime::ActPolicy policy(std::move(*model));
@@ -92,8 +96,8 @@ TEST_P(ActParity, MatchesLeRobot) {
   EXPECT_GT(forwards, 0);
   EXPECT_LE(worst_chunk, kNormalizedTolerance) << p.name;
   EXPECT_LE(worst_action, kNormalizedTolerance) << p.name;
-  std::printf("[ parity ] act/%s (%s): max |err| chunk %.2e, executed actions %.2e (normalized units)\n", p.name,
-              kernels::BackendName(p.backend), worst_chunk, worst_action);
+  std::printf("[ parity ] act/%s (%s%s): max |err| chunk %.2e, executed actions %.2e (normalized units)\n", p.name,
+              kernels::BackendName(p.backend), p.winograd ? "" : ", direct conv", worst_chunk, worst_action);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -105,9 +109,12 @@ INSTANTIATE_TEST_SUITE_P(
                       CaseParam{"legacy_layout", kernels::Backend::kOneDnn},
                       CaseParam{"temporal_ensemble", kernels::Backend::kOneDnn},
                       CaseParam{"small_prenorm", kernels::Backend::kOneDnn},
-                      CaseParam{"small_prenorm", kernels::Backend::kReference}),
+                      CaseParam{"small_prenorm", kernels::Backend::kReference},
+                      CaseParam{"default_1cam", kernels::Backend::kOneDnn, false},
+                      CaseParam{"three_cams", kernels::Backend::kOneDnn, false}),
     [](const ::testing::TestParamInfo<CaseParam>& info) {
-      return std::string(info.param.name) + "_" + kernels::BackendName(info.param.backend);
+      return std::string(info.param.name) + "_" + kernels::BackendName(info.param.backend) +
+             (info.param.winograd ? "" : "_direct");
     });
 
 }  // namespace

@@ -19,6 +19,7 @@ struct BenchArgs {
   int runs = 10, warmup = 2;
   std::string backend = "onednn";
   bool json = false;
+  bool direct_conv = false;
 };
 
 io::Json SummaryJson(const LatencySummary& s) {
@@ -33,6 +34,7 @@ int RunBench(const BenchArgs& a) {
   ActOptions opt;
   opt.backend = *backend;
   opt.threads = a.threads;
+  opt.winograd = !a.direct_conv;
   opt.override_cameras = a.cameras;
   opt.override_height = a.height;
   opt.override_width = a.width;
@@ -80,6 +82,7 @@ int RunBench(const BenchArgs& a) {
   io::Json j = {{"checkpoint", a.checkpoint},
                 {"policy", "act"},
                 {"backend", kernels::BackendName(*backend)},
+                {"winograd", opt.winograd},
                 {"threads", threads},
                 {"cameras", c.num_cameras()},
                 {"image", {h, w}},
@@ -127,6 +130,7 @@ void RegisterBench(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--runs", a->runs, "Timed runs");
   sub->add_option("--warmup", a->warmup, "Untimed runs first");
   sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");
+  sub->add_flag("--direct-conv", a->direct_conv, "Direct 3x3 convolutions instead of Winograd");
   sub->add_flag("--json", a->json, "Print JSON");
   sub->callback([a, &run] { run = [a] { return RunBench(*a); }; });
 }

@@ -22,6 +22,7 @@ struct InferArgs {
   std::string backend = "onednn";
   bool json = false;
   bool normalized = false;
+  bool direct_conv = false;
 };
 
 int RunInfer(const InferArgs& a) {
@@ -31,6 +32,7 @@ int RunInfer(const InferArgs& a) {
   ActOptions opt;
   opt.backend = *backend;
   opt.threads = a.threads;
+  opt.winograd = !a.direct_conv;
   auto model = ActModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
   const ActConfig& c = (*model)->config();
@@ -122,6 +124,7 @@ void RegisterInfer(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--step", a->step, "Step index for --seeded-inputs");
   sub->add_option("--threads", a->threads, "Threads (default: all cores)");
   sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");
+  sub->add_flag("--direct-conv", a->direct_conv, "Direct 3x3 convolutions instead of Winograd");
   sub->add_flag("--normalized", a->normalized, "Print normalized actions instead of robot units");
   sub->add_flag("--json", a->json, "Print JSON");
   sub->callback([a, &run] { run = [a] { return RunInfer(*a); }; });

@@ -81,6 +81,9 @@ struct ConvParams {
   bool residual = false;
   // The source arrives in plain NCHW (the first layer) instead of the backend's layout.
   bool plain_src = false;
+  // Fast backends may use Winograd F(4x4, 3x3) for 3x3 stride-1 layers: about 2x fewer
+  // multiplies, slightly different rounding (measured against LeRobot in the parity tests).
+  bool allow_winograd = false;
   int64_t out_h() const { return (in_h + 2 * pad - kernel) / stride + 1; }
   int64_t out_w() const { return (in_w + 2 * pad - kernel) / stride + 1; }
 };
@@ -89,7 +92,8 @@ class ConvOp {
   virtual ~ConvOp() = default;
   virtual size_t src_bytes() const = 0;
   virtual size_t dst_bytes() const = 0;
-  // residual: in this op's dst layout, non-null iff params.residual.
+  // residual: in this op's dst layout, non-null iff params.residual; may equal dst (accumulate
+  // in place, the cheapest form).
   virtual void Run(const void* src, void* dst, const void* residual = nullptr) = 0;
 };
 // weight [out_c, in_c, k, k], bias [out_c].

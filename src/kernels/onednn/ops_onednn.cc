@@ -201,16 +201,29 @@ class DnnlConv final : public ConvOp {
       memory::desc w_user({p.out_c, p.in_c, p.kernel, p.kernel}, dt::f32, tag::oihw);
       memory::desc b_md({p.out_c}, dt::f32, tag::a);
       dnnl::post_ops po;
-      if (p.residual) po.append_binary(dnnl::algorithm::binary_add, dst_md);
+      // The residual is accumulated into dst (sum post-op): the one fusion every conv
+      // implementation, Winograd included, supports. Run() copies it into dst if needed.
+      if (p.residual) po.append_sum(1.f);
       if (p.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       dnnl::primitive_attr attr;
       attr.set_post_ops(po);
       const memory::dims strides{p.stride, p.stride}, pad{p.pad, p.pad};
-      dnnl::convolution_forward::primitive_desc pd(
-          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::convolution_direct, src_md, w_any, b_md,
-                                          dst_md, strides, pad, pad),
-          attr, Engine());
+      auto make_pd = [&](dnnl::algorithm alg) {
+        return dnnl::convolution_forward::primitive_desc(
+            dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src_md, w_any, b_md,
+                                            dst_md, strides, pad, pad),
+            attr, Engine());
+      };
+      dnnl::convolution_forward::primitive_desc pd;
+      bool have_pd = false;
+      if (p.allow_winograd && p.kernel == 3 && p.stride == 1 && !p.plain_src) {
+        try {  // not every CPU / shape has a Winograd kernel: fall back to direct
+          pd = make_pd(dnnl::algorithm::convolution_winograd);
+          have_pd = true;
+        } catch (const dnnl::error&) {
+        }
+      }
+      if (!have_pd) pd = make_pd(dnnl::algorithm::convolution_direct);
       g_last_conv_impl = pd.impl_info_str();
       op->src_bytes_ = src_md.get_size();
       op->dst_bytes_ = dst_md.get_size();
@@ -219,20 +232,18 @@ class DnnlConv final : public ConvOp {
       std::memcpy(op->bias_.get_data_handle(), b, static_cast<size_t>(p.out_c) * 4);
       op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
       op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
-      op->res_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
       op->b_.prim = dnnl::convolution_forward(pd);
       op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_WEIGHTS, op->weights_},
                      {DNNL_ARG_BIAS, op->bias_}, {DNNL_ARG_DST, op->dst_}};
-      if (p.residual) op->b_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = op->res_;
       return std::unique_ptr<ConvOp>(std::move(op));
     });
   }
   size_t src_bytes() const override { return src_bytes_; }
   size_t dst_bytes() const override { return dst_bytes_; }
   void Run(const void* src, void* dst, const void* res) override {
+    if (residual_ && res != dst) std::memcpy(dst, res, dst_bytes_);
     src_.set_data_handle(const_cast<void*>(src));
     dst_.set_data_handle(dst);
-    if (residual_) res_.set_data_handle(const_cast<void*>(res));
     b_.Execute(stream_);
     stream_.wait();
   }
@@ -240,7 +251,7 @@ class DnnlConv final : public ConvOp {
  private:
   DnnlConv() : stream_(Engine()) {}
   dnnl::stream stream_;
-  memory weights_, bias_, src_, dst_, res_;
+  memory weights_, bias_, src_, dst_;
   Bound b_;
   bool residual_ = false;
   size_t src_bytes_ = 0, dst_bytes_ = 0;

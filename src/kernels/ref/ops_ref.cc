@@ -131,7 +131,7 @@ class RefConv final : public ConvOp {
           }
           const int64_t idx = (o * oh + y) * ow + x;
           float v = static_cast<float>(acc);
-          if (p_.residual) v += res[idx];
+          if (p_.residual) v += res[idx];  // res may alias dst: read before the write
           dst[idx] = p_.relu ? std::max(v, 0.0f) : v;
         }
       }

@@ -38,7 +38,7 @@ Result<std::unique_ptr<kernels::ConvOp>> FoldedConv(const WeightTable& w, kernel
 
 Result<std::unique_ptr<ResNetBackbone>> ResNetBackbone::Create(const ActConfig& c, const WeightTable& w,
                                                                kernels::Backend backend, int64_t height,
-                                                               int64_t width, Arena& arena) {
+                                                               int64_t width, bool winograd, Arena& arena) {
   auto bb = std::make_unique<ResNetBackbone>();
   size_t max_bytes = 0;
   kernels::ConvParams stem{3, 64, height, width, 7, 2, 3, true, false, true};
@@ -55,9 +55,9 @@ Result<std::unique_ptr<ResNetBackbone>> ResNetBackbone::Create(const ActConfig& 
       const int64_t stride = (b == 0 && s > 0) ? 2 : 1;
       const int64_t cin = b == 0 ? in_ch : ch;
       Block blk;
-      kernels::ConvParams p1{cin, ch, h, wd, 3, stride, 1, true, false, false};
+      kernels::ConvParams p1{cin, ch, h, wd, 3, stride, 1, true, false, false, winograd};
       EMBODY_ASSIGN_OR_RETURN(blk.conv1, FoldedConv(w, backend, p + ".conv1.weight", p + ".bn1", p1));
-      kernels::ConvParams p2{ch, ch, p1.out_h(), p1.out_w(), 3, 1, 1, true, true, false};
+      kernels::ConvParams p2{ch, ch, p1.out_h(), p1.out_w(), 3, 1, 1, true, true, false, winograd};
       EMBODY_ASSIGN_OR_RETURN(blk.conv2, FoldedConv(w, backend, p + ".conv2.weight", p + ".bn2", p2));
       if (b == 0 && s > 0) {
         kernels::ConvParams pd{cin, ch, h, wd, 1, 2, 0, false, false, false};
@@ -83,7 +83,8 @@ void ResNetBackbone::BindArena(const Arena& arena) {
 }
 
 void ResNetBackbone::Run(const float* image, float* tokens) {
-  // Three rotating buffers: current input, block middle, and the block output / shortcut.
+  // Three rotating buffers: block input/output, block middle, and the downsampled shortcut.
+  // conv2 accumulates onto the shortcut in place, so no block copies anything.
   stem_->Run(image, buf_[1]);
   pool_->Run(buf_[1], buf_[0]);
   int cur = 0;
@@ -92,10 +93,10 @@ void ResNetBackbone::Run(const float* image, float* tokens) {
     b.conv1->Run(buf_[cur], buf_[mid]);
     if (b.downsample) {
       b.downsample->Run(buf_[cur], buf_[other]);
-      b.conv2->Run(buf_[mid], buf_[cur], buf_[other]);  // input no longer needed: reuse it
-    } else {
-      b.conv2->Run(buf_[mid], buf_[other], buf_[cur]);
+      b.conv2->Run(buf_[mid], buf_[other], buf_[other]);  // accumulate onto the shortcut
       cur = other;
+    } else {
+      b.conv2->Run(buf_[mid], buf_[cur], buf_[cur]);  // accumulate onto the block input
     }
   }
   to_tokens_->Run(buf_[cur], tokens);

@@ -17,7 +17,7 @@ class ResNetBackbone {
   // Builds the ops for one [3, height, width] camera image; reserves its scratch in `arena`.
   static Result<std::unique_ptr<ResNetBackbone>> Create(const ActConfig& c, const WeightTable& w,
                                                         kernels::Backend backend, int64_t height,
-                                                        int64_t width, Arena& arena);
+                                                        int64_t width, bool winograd, Arena& arena);
   // Call once after arena.Commit().
   void BindArena(const Arena& arena);
 

@@ -120,7 +120,7 @@ Result<std::unique_ptr<ActModel>> ActModel::Load(const std::string& dir, const A
   if (ncam > 0) {
     img_h = c.camera(0).shape[1];
     img_w = c.camera(0).shape[2];
-    auto bb = ResNetBackbone::Create(c, m->weights_, be, img_h, img_w, arena);
+    auto bb = ResNetBackbone::Create(c, m->weights_, be, img_h, img_w, options.winograd, arena);
     if (!bb.ok()) return bb.status().WithContext(dir + ": backbone for " + std::to_string(img_h) + "x" + std::to_string(img_w));
     m->backbone_ = std::move(*bb);
     m->img_tokens_ = m->backbone_->out_h() * m->backbone_->out_w();
