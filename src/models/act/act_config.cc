@@ -58,6 +58,36 @@ class Reader {
 
 }  // namespace
 
+Status ResolveFeatures(ActConfig& c, const std::string& path) {
+  c.camera_index.clear();
+  c.state_index = c.env_state_index = c.action_index = -1;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const Feature& f = c.inputs[i];
+    if (f.type == FeatureType::kVisual) {
+      if (f.shape.size() != 3 || f.shape[0] != 3)
+        return InvalidArgument(path + ": input_features." + f.key + ": VISUAL shape must be [3, H, W]");
+      c.camera_index.push_back(static_cast<int>(i));
+    } else if (f.key == "observation.state") {
+      if (f.shape.size() != 1) return InvalidArgument(path + ": input_features.observation.state: shape must be [dim]");
+      c.state_index = static_cast<int>(i);
+    } else if (f.key == "observation.environment_state") {
+      if (f.shape.size() != 1) return InvalidArgument(path + ": observation.environment_state: shape must be [dim]");
+      c.env_state_index = static_cast<int>(i);
+    }
+  }
+  for (size_t i = 0; i < c.outputs.size(); ++i)
+    if (c.outputs[i].key == "action") c.action_index = static_cast<int>(i);
+  if (c.action_index < 0 || c.action().shape.size() != 1)
+    return InvalidArgument(path + ": output_features must contain 'action' with shape [dim]");
+  if (c.camera_index.empty() && c.env_state_index < 0)
+    return InvalidArgument(path + ": ACT needs at least one VISUAL input or observation.environment_state");
+  for (size_t i = 0; i < c.num_cameras(); ++i)
+    if (c.camera(i).shape != c.camera(0).shape)
+      return InvalidArgument(path + ": all cameras must have the same shape (" + c.camera(i).key + " differs from " +
+                             c.camera(0).key + ")");
+  return Status::Ok();
+}
+
 Result<ActConfig> ParseActConfig(const io::Json& j, const std::string& path) {
   if (!j.is_object()) return InvalidArgument(path + ": expected a JSON object");
   if (!j.contains("type") || !j["type"].is_string())
@@ -127,30 +157,7 @@ Result<ActConfig> ParseActConfig(const io::Json& j, const std::string& path) {
     return InvalidArgument(path + ": temporal ensembling requires n_action_steps == 1 (got " +
                            std::to_string(c.n_action_steps) + ")");
 
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    const Feature& f = c.inputs[i];
-    if (f.type == FeatureType::kVisual) {
-      if (f.shape.size() != 3 || f.shape[0] != 3)
-        return InvalidArgument(path + ": input_features." + f.key + ": VISUAL shape must be [3, H, W]");
-      c.camera_index.push_back(static_cast<int>(i));
-    } else if (f.key == "observation.state") {
-      if (f.shape.size() != 1) return InvalidArgument(path + ": input_features.observation.state: shape must be [dim]");
-      c.state_index = static_cast<int>(i);
-    } else if (f.key == "observation.environment_state") {
-      if (f.shape.size() != 1) return InvalidArgument(path + ": observation.environment_state: shape must be [dim]");
-      c.env_state_index = static_cast<int>(i);
-    }
-  }
-  for (size_t i = 0; i < c.outputs.size(); ++i)
-    if (c.outputs[i].key == "action") c.action_index = static_cast<int>(i);
-  if (c.action_index < 0 || c.action().shape.size() != 1)
-    return InvalidArgument(path + ": output_features must contain 'action' with shape [dim]");
-  if (c.camera_index.empty() && c.env_state_index < 0)
-    return InvalidArgument(path + ": ACT needs at least one VISUAL input or observation.environment_state");
-  for (size_t i = 0; i < c.num_cameras(); ++i)
-    if (c.camera(i).shape != c.camera(0).shape)
-      return InvalidArgument(path + ": all cameras must have the same shape (" + c.camera(i).key + " differs from " +
-                             c.camera(0).key + ")");
+  EMBODY_TRY(ResolveFeatures(c, path));
   return c;
 }
 

@@ -57,6 +57,10 @@ struct ActConfig {
   std::vector<std::string> unknown_fields;
 };
 
+// Derives camera/state/action indices from inputs/outputs and checks them (shapes, required
+// features). Called by ParseActConfig, and again after anything rewrites the features.
+Status ResolveFeatures(ActConfig& c, const std::string& path);
+
 // Parses and validates `path` (a config.json). Errors name the file and field.
 Result<ActConfig> ParseActConfig(const io::Json& j, const std::string& path);
 Result<ActConfig> LoadActConfig(const std::string& path);

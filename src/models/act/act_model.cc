@@ -82,13 +82,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ApplyCameraOverride(Act
     aliases.emplace_back(first.key, key);
   }
   c.inputs = inputs;
-  c.camera_index.clear();
-  c.state_index = c.env_state_index = -1;
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    if (c.inputs[i].type == FeatureType::kVisual) c.camera_index.push_back(static_cast<int>(i));
-    else if (c.inputs[i].key == "observation.state") c.state_index = static_cast<int>(i);
-    else if (c.inputs[i].key == "observation.environment_state") c.env_state_index = static_cast<int>(i);
-  }
+  EMBODY_TRY(ResolveFeatures(c, "camera override"));
   return aliases;
 }
 
