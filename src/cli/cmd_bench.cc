@@ -3,6 +3,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/policy_type.h"
+#include "cli/smolvla_commands.h"
 #include "core/memory_stats.h"
 #include "core/seeded.h"
 #include "core/timer.h"
@@ -20,6 +22,7 @@ struct BenchArgs {
   std::string backend = "onednn";
   bool json = false;
   bool direct_conv = false;
+  std::string task = "put the tea bag in the mug", tokenizer;
 };
 
 io::Json SummaryJson(const LatencySummary& s) {
@@ -28,6 +31,23 @@ io::Json SummaryJson(const LatencySummary& s) {
 
 int RunBench(const BenchArgs& a) {
   using namespace models::act;
+  auto type = PolicyType(a.checkpoint);
+  if (!type.ok()) return Fail(type.status());
+  if (*type == "smolvla") {
+    if (a.cameras > 0) return Fail(InvalidArgument("--cameras: SmolVLA runs the checkpoint's cameras"));
+    SmolVlaBenchArgs s;
+    s.checkpoint = a.checkpoint;
+    s.task = a.task;
+    s.tokenizer = a.tokenizer;
+    s.backend = a.backend;
+    s.height = a.height;
+    s.width = a.width;
+    s.threads = a.threads;
+    s.runs = a.runs;
+    s.warmup = a.warmup;
+    s.json = a.json;
+    return RunBenchSmolVla(s);
+  }
   auto backend = kernels::ParseBackend(a.backend);
   if (!backend.ok()) return Fail(backend.status());
   if (a.runs < 1) return Fail(InvalidArgument("--runs must be at least 1"));
@@ -128,6 +148,8 @@ void RegisterBench(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--width", a->width, "Image width (default: the config's)");
   sub->add_option("--threads", a->threads, "Threads (default: all cores)");
   sub->add_option("--runs", a->runs, "Timed runs");
+  sub->add_option("--task", a->task, "SmolVLA: the instruction");
+  sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
   sub->add_option("--warmup", a->warmup, "Untimed runs first");
   sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");
   sub->add_flag("--direct-conv", a->direct_conv, "Direct 3x3 convolutions instead of Winograd");

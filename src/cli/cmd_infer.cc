@@ -4,6 +4,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/policy_type.h"
+#include "cli/smolvla_commands.h"
 #include "core/seeded.h"
 #include "io/image.h"
 #include "models/act/act_model.h"
@@ -23,10 +25,30 @@ struct InferArgs {
   bool json = false;
   bool normalized = false;
   bool direct_conv = false;
+  std::string task, tokenizer;
+  uint64_t noise_seed = 0;
 };
 
 int RunInfer(const InferArgs& a) {
   using namespace models::act;
+  auto type = PolicyType(a.checkpoint);
+  if (!type.ok()) return Fail(type.status());
+  if (*type == "smolvla") {
+    SmolVlaInferArgs s;
+    s.checkpoint = a.checkpoint;
+    s.task = a.task;
+    s.state = a.state;
+    s.tokenizer = a.tokenizer;
+    s.backend = a.backend;
+    s.images = a.images;
+    s.seeded_inputs = a.seeded_inputs;
+    s.json = a.json;
+    s.normalized = a.normalized;
+    s.step = a.step;
+    s.threads = a.threads;
+    s.noise_seed = a.noise_seed;
+    return RunInferSmolVla(s);
+  }
   auto backend = kernels::ParseBackend(a.backend);
   if (!backend.ok()) return Fail(backend.status());
   ActOptions opt;
@@ -120,6 +142,9 @@ void RegisterInfer(CLI::App& app, std::function<int()>& run) {
   sub->add_option("checkpoint", a->checkpoint, "pretrained_model folder")->required();
   sub->add_option("--image", a->images, "CAMERA=PATH (PNG/JPEG, RGB, the trained size), once per camera");
   sub->add_option("--state", a->state, "observation.state as comma-separated values, robot units");
+  sub->add_option("--task", a->task, "SmolVLA: the instruction, e.g. \"put the tea bag in the mug\"");
+  sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
+  sub->add_option("--noise-seed", a->noise_seed, "SmolVLA: seed of the flow-matching noise (seeded rule, key noise.<seed>)");
   sub->add_flag("--seeded-inputs", a->seeded_inputs, "Use the seeded test images and state (docs/formats/seeded-weights.md)");
   sub->add_option("--step", a->step, "Step index for --seeded-inputs");
   sub->add_option("--threads", a->threads, "Threads (default: all cores)");

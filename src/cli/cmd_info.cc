@@ -3,6 +3,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/policy_type.h"
+#include "cli/smolvla_commands.h"
 #include "io/safetensors.h"
 #include "models/act/act_config.h"
 #include "models/act/act_weights.h"
@@ -19,6 +21,9 @@ struct InfoArgs {
 
 int RunInfo(const InfoArgs& a) {
   using namespace models;
+  auto type = PolicyType(a.checkpoint);
+  if (!type.ok()) return Fail(type.status());
+  if (*type == "smolvla") return RunInfoSmolVla(a.checkpoint, a.json);
   const std::string cfg_path = a.checkpoint + "/config.json";
   auto cfg = act::LoadActConfig(cfg_path);
   if (!cfg.ok()) return Fail(cfg.status());

@@ -5,18 +5,37 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "models/act/act_seeded_checkpoint.h"
+#include "models/smolvla/smolvla_seeded_checkpoint.h"
 
 namespace embody::cli {
 
 namespace {
 struct SeedArgs {
   std::string out;
+  std::string policy = "act";
+  std::string tokenizer_dir;
+  int vlm_layers = 16;
   models::act::SeededActSpec spec;
   std::string dtype = "f32";
   std::string layout = "processor";
 };
 
 int RunSeed(SeedArgs a) {
+  if (a.policy == "smolvla") {
+    models::smolvla::SeededSmolVlaSpec s;
+    if (!a.spec.cameras.empty() && a.spec.cameras != models::act::SeededActSpec{}.cameras) s.cameras = a.spec.cameras;
+    s.height = a.spec.height;
+    s.width = a.spec.width;
+    s.state_dim = a.spec.state_dim;
+    s.action_dim = a.spec.action_dim;
+    s.num_vlm_layers = a.vlm_layers;
+    s.tokenizer_dir = a.tokenizer_dir;
+    if (s.tokenizer_dir.empty()) return Fail(InvalidArgument("--tokenizer-dir is required for smolvla (a folder with tokenizer.json)"));
+    if (Status st = models::smolvla::WriteSeededSmolVlaCheckpoint(a.out, s); !st.ok()) return Fail(st);
+    std::printf("wrote seeded SmolVLA checkpoint to %s\n", a.out.c_str());
+    return 0;
+  }
+  if (a.policy != "act") return Fail(InvalidArgument("--policy must be act or smolvla"));
   if (a.dtype != "f32" && a.dtype != "bf16") return Fail(InvalidArgument("--dtype must be f32 or bf16"));
   if (a.layout != "processor" && a.layout != "legacy") return Fail(InvalidArgument("--layout must be processor or legacy"));
   a.spec.bf16 = a.dtype == "bf16";
@@ -29,8 +48,11 @@ int RunSeed(SeedArgs a) {
 
 void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run) {
   auto a = std::make_shared<SeedArgs>();
-  CLI::App* sub = app.add_subcommand("seed-checkpoint", "Write an ACT checkpoint with seeded weights (LeRobot layout)");
+  CLI::App* sub = app.add_subcommand("seed-checkpoint", "Write an ACT or SmolVLA checkpoint with seeded weights (LeRobot layout)");
   sub->add_option("-o,--out", a->out, "Output folder")->required();
+  sub->add_option("--policy", a->policy, "act or smolvla");
+  sub->add_option("--tokenizer-dir", a->tokenizer_dir, "smolvla: folder with the SmolVLM2 tokenizer.json");
+  sub->add_option("--vlm-layers", a->vlm_layers, "smolvla: num_vlm_layers");
   sub->add_option("--cameras", a->spec.cameras, "Camera names")->delimiter(',');
   sub->add_option("--height", a->spec.height, "Image height");
   sub->add_option("--width", a->spec.width, "Image width");

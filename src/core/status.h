@@ -122,6 +122,7 @@ Status AsStatus(const Result<T>& r) { return r.ok() ? Status() : r.status(); }
   if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()
 
-// lhs = value of a Result-returning expr, or return its error.
+// lhs = value of a Result-returning expr, or return its error. Expands to several statements:
+// inside an if/else, use braces.
 #define EMBODY_ASSIGN_OR_RETURN(lhs, expr) \
   EMBODY_ASSIGN_OR_RETURN_IMPL(EMBODY_CONCAT(_embody_r, __LINE__), lhs, expr)

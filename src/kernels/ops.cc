@@ -27,6 +27,22 @@ Result<std::unique_ptr<LinearOp>> MakeLinear(Backend b, const LinearParams& p, c
   return onednn::MakeLinear(p, w, bias);
 }
 
+Result<std::unique_ptr<LinearOp>> MakeDynamicLinear(Backend b, const LinearParams& p, const float* w,
+                                                    const float* bias) {
+  EMBODY_TRY(CheckPositive("linear", {p.m, p.k, p.n}));
+  if (p.residual && p.act != Activation::kNone)
+    return InvalidArgument("dynamic linear: a residual cannot follow an activation");
+  if (b == Backend::kReference) return ref::MakeLinear(p, w, bias);
+  return onednn::MakeDynamicLinear(p, w, bias);
+}
+
+Result<std::unique_ptr<GqaAttentionOp>> MakeGqaAttention(Backend b, const GqaParams& p) {
+  EMBODY_TRY(CheckPositive("gqa attention", {p.heads, p.kv_heads, p.head_dim, p.max_sq, p.max_sk}));
+  if (p.heads % p.kv_heads != 0) return InvalidArgument("gqa attention: heads must be a multiple of kv_heads");
+  if (b == Backend::kReference) return ref::MakeGqaAttention(p);
+  return onednn::MakeGqaAttention(p);
+}
+
 Result<std::unique_ptr<AttentionOp>> MakeAttention(Backend b, const AttentionParams& p) {
   EMBODY_TRY(CheckPositive("attention", {p.heads, p.head_dim, p.sq, p.sk}));
   if (b == Backend::kReference) return ref::MakeAttention(p);

@@ -29,7 +29,13 @@ enum class Backend { kReference, kOneDnn };
 const char* BackendName(Backend b);
 Result<Backend> ParseBackend(const std::string& name);
 
-enum class Activation { kNone, kRelu, kGelu /* erf form, as torch's default GELU */ };
+enum class Activation {
+  kNone,
+  kRelu,
+  kGelu,      // erf form, torch's default GELU
+  kGeluTanh,  // tanh approximation (SigLIP's gelu_pytorch_tanh)
+  kSilu,      // x * sigmoid(x)
+};
 
 // y[M, N] = act(x[M, K] · W[N, K]^T + bias[N]) (+ residual[M, N], added after act).
 struct LinearParams {
@@ -43,10 +49,17 @@ class LinearOp {
   virtual ~LinearOp() = default;
   // residual must be non-null iff params.residual. y may alias residual.
   virtual void Run(const float* x, float* y, const float* residual = nullptr) = 0;
+  // Same on the first `rows` rows only. REQUIRES: rows <= params.m, and the op was made with
+  // MakeDynamicLinear (fixed-shape ops only take rows == params.m).
+  virtual void RunRows(const float* x, int64_t rows, float* y, const float* residual = nullptr) = 0;
 };
 // weight [n, k] row-major (PyTorch Linear layout), bias [n] or nullptr. Copied; need not outlive.
 Result<std::unique_ptr<LinearOp>> MakeLinear(Backend b, const LinearParams& p, const float* weight,
                                              const float* bias);
+// A linear whose row count is chosen per call (token sequences whose length depends on the
+// prompt); params.m is the maximum. Weights stay in PyTorch layout (no per-shape packing).
+Result<std::unique_ptr<LinearOp>> MakeDynamicLinear(Backend b, const LinearParams& p, const float* weight,
+                                                    const float* bias);
 
 // Multi-head scaled dot-product attention, no mask:
 //   out[:, h*d:(h+1)*d] = softmax(scale * Q_h K_h^T) V_h for each head h.
@@ -62,6 +75,27 @@ class AttentionOp {
   virtual void Run(const float* q, const float* k, const float* v, float* out) = 0;
 };
 Result<std::unique_ptr<AttentionOp>> MakeAttention(Backend b, const AttentionParams& p);
+
+// Multi-head attention with grouped keys/values (GQA) and per-query key limits, for sequences
+// whose lengths are chosen per call:
+//   out[i, h*d:(h+1)*d] = softmax_j<kv_len[i] (scale * q_h[i] . k_g[j]) v_g, g = h / (heads / kv_heads)
+// kv_len == nullptr means every query sees all sk keys. Masked keys get probability 0 exactly as
+// a finfo.min score would give after softmax.
+struct GqaParams {
+  int64_t heads = 0, kv_heads = 0, head_dim = 0, max_sq = 0, max_sk = 0;
+  float scale = 1.0f;
+};
+struct GqaShape {
+  int64_t sq = 0, sk = 0;
+  int64_t ldq = 0, ldk = 0, ldv = 0, ldo = 0;
+  const int32_t* kv_len = nullptr;  // [sq] or nullptr
+};
+class GqaAttentionOp {
+ public:
+  virtual ~GqaAttentionOp() = default;
+  virtual void Run(const float* q, const float* k, const float* v, float* out, const GqaShape& s) = 0;
+};
+Result<std::unique_ptr<GqaAttentionOp>> MakeGqaAttention(Backend b, const GqaParams& p);
 
 // y[M, N] = (x - mean) / sqrt(var + eps) * gamma + beta per row. y may alias x.
 class LayerNormOp {

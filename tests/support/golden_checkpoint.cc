@@ -11,6 +11,7 @@ namespace embody::testing {
 namespace fs = std::filesystem;
 
 std::string TestdataDir() { return EMBODY_TESTDATA_DIR; }
+std::string SharedDataDir() { return EMBODY_SHARED_DATA_DIR; }
 
 std::string FreshTempDir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("embody_test_" + std::to_string(::getpid())) / name;

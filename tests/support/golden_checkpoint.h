@@ -11,6 +11,8 @@
 namespace embody::testing {
 
 std::string TestdataDir();
+// ../shared/data beside the repository (the SmolVLM2 tokenizer).
+std::string SharedDataDir();
 // A fresh empty folder under the build tree's temp area.
 std::string FreshTempDir(const std::string& name);
 // Returns the checkpoint folder; fails if any tensor's bytes differ from the manifest.

@@ -1,5 +1,10 @@
 #include "kernels/onednn/ops_onednn.h"
 
+#include <cstdio>
+#include <cstdlib>
+
+#include "kernels/elementwise.h"
+
 #include <cstring>
 #include <dnnl.hpp>
 #include <unordered_map>
@@ -61,6 +66,7 @@ class DnnlLinear final : public LinearOp {
       if (!p.ldr) p.ldr = p.n;
       auto op = std::unique_ptr<DnnlLinear>(new DnnlLinear());
       op->residual_ = p.residual;
+      op->rows_ = p.m;
       memory::desc src_md({p.m, p.k}, dt::f32, Strided2D(p.ldx));
       memory::desc dst_md({p.m, p.n}, dt::f32, Strided2D(p.ldy));
       memory::desc w_any({p.k, p.n}, dt::f32, tag::any);
@@ -69,6 +75,8 @@ class DnnlLinear final : public LinearOp {
       dnnl::post_ops po;
       if (p.act == Activation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       if (p.act == Activation::kGelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      if (p.act == Activation::kGeluTanh) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_tanh, 0.f, 0.f);
+      if (p.act == Activation::kSilu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
       memory::desc r_md({p.m, p.n}, dt::f32, Strided2D(p.ldr));
       if (p.residual) po.append_binary(dnnl::algorithm::binary_add, r_md);
       dnnl::primitive_attr attr;
@@ -95,6 +103,14 @@ class DnnlLinear final : public LinearOp {
       return std::unique_ptr<LinearOp>(std::move(op));
     });
   }
+  void RunRows(const float* x, int64_t rows, float* y, const float* r) override {
+    if (rows != rows_) {
+      std::fprintf(stderr, "embody: fixed-shape linear built for %lld rows run on %lld\n",
+                   static_cast<long long>(rows_), static_cast<long long>(rows));
+      std::abort();
+    }
+    Run(x, y, r);
+  }
   void Run(const float* x, float* y, const float* r) override {
     src_.set_data_handle(const_cast<float*>(x));
     dst_.set_data_handle(y);
@@ -109,6 +125,83 @@ class DnnlLinear final : public LinearOp {
   memory weights_, bias_, src_, dst_, res_;
   Bound b_;
   bool residual_ = false;
+  int64_t rows_ = 0;
+};
+
+// A linear on oneDNN's sgemm with the weights in PyTorch layout (C = X W^T): any row count per
+// call, no per-shape packing, so one copy of the weights serves every prompt length. The bias,
+// activation and residual are an epilogue; a residual is folded into the GEMM as beta = 1.
+class SgemmLinear final : public LinearOp {
+ public:
+  SgemmLinear(LinearParams p, const float* w, const float* b) : p_(p) {
+    if (!p_.ldx) p_.ldx = p_.k;
+    if (!p_.ldy) p_.ldy = p_.n;
+    if (!p_.ldr) p_.ldr = p_.n;
+    const size_t wn = static_cast<size_t>(p_.n * p_.k);
+    weight_.reset(static_cast<float*>(AlignedAllocFloats(wn)));
+    std::memcpy(weight_.get(), w, wn * sizeof(float));
+    if (b) bias_.assign(b, b + p_.n);
+  }
+  void Run(const float* x, float* y, const float* r) override { RunRows(x, p_.m, y, r); }
+  void RunRows(const float* x, int64_t rows, float* y, const float* r) override {
+    if (rows <= 0) return;
+    float beta = 0.0f;
+    if (p_.residual) {
+      if (r != y)
+        for (int64_t i = 0; i < rows; ++i) std::memcpy(y + i * p_.ldy, r + i * p_.ldr, static_cast<size_t>(p_.n) * 4);
+      beta = 1.0f;
+    }
+    dnnl_sgemm('N', 'T', rows, p_.n, p_.k, 1.0f, x, p_.ldx, weight_.get(), p_.k, beta, y, p_.ldy);
+    if (bias_.empty() && p_.act == Activation::kNone) return;
+    const float* b = bias_.empty() ? nullptr : bias_.data();
+    const int64_t n = p_.n, ldy = p_.ldy;
+    const Activation act = p_.act;
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+    for (int64_t i = 0; i < rows; ++i) {
+      float* yi = y + i * ldy;
+      if (b)
+        for (int64_t j = 0; j < n; ++j) yi[j] += b[j];
+      ApplyActivationInPlace(act, yi, n);
+    }
+  }
+
+ private:
+  static void* AlignedAllocFloats(size_t n) {
+    void* p = std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  LinearParams p_;
+  std::unique_ptr<float, Free> weight_;
+  std::vector<float> bias_;
+};
+
+// GQA attention: per query head, scores with sgemm, masked softmax in place, then probs x V.
+class SgemmGqa final : public GqaAttentionOp {
+ public:
+  explicit SgemmGqa(const GqaParams& p)
+      : p_(p), scores_(static_cast<size_t>(p.heads * p.max_sq * p.max_sk)) {}
+  void Run(const float* q, const float* k, const float* v, float* out, const GqaShape& s) override {
+    const int64_t d = p_.head_dim, group = p_.heads / p_.kv_heads, sq = s.sq, sk = s.sk;
+    float* sc = scores_.data();
+    for (int64_t h = 0; h < p_.heads; ++h)
+      dnnl_sgemm('N', 'T', sq, sk, d, p_.scale, q + h * d, s.ldq, k + (h / group) * d, s.ldk, 0.f,
+                 sc + h * sq * sk, sk);
+    const int32_t* kv_len = s.kv_len;
+    const int64_t heads = p_.heads;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < heads * sq; ++r)
+      MaskedSoftmaxRow(sc + r * sk, sk, kv_len ? kv_len[r % sq] : sk);
+    for (int64_t h = 0; h < p_.heads; ++h)
+      dnnl_sgemm('N', 'N', sq, d, sk, 1.f, sc + h * sq * sk, sk, v + (h / group) * d, s.ldv, 0.f, out + h * d, s.ldo);
+  }
+
+ private:
+  GqaParams p_;
+  std::vector<float> scores_;
 };
 
 // Attention per head with oneDNN's sgemm (any leading dimension, no primitive to build), and
@@ -327,6 +420,12 @@ Result<std::unique_ptr<LinearOp>> MakeLinear(const LinearParams& p, const float*
   return DnnlLinear::Create(p, w, b);
 }
 Result<std::unique_ptr<AttentionOp>> MakeAttention(const AttentionParams& p) { return DnnlAttention::Create(p); }
+Result<std::unique_ptr<LinearOp>> MakeDynamicLinear(const LinearParams& p, const float* w, const float* b) {
+  return std::unique_ptr<LinearOp>(std::make_unique<SgemmLinear>(p, w, b));
+}
+Result<std::unique_ptr<GqaAttentionOp>> MakeGqaAttention(const GqaParams& p) {
+  return std::unique_ptr<GqaAttentionOp>(std::make_unique<SgemmGqa>(p));
+}
 Result<std::unique_ptr<LayerNormOp>> MakeLayerNorm(int64_t m, int64_t n, float eps, const float* g,
                                                    const float* b) {
   return DnnlLayerNorm::Create(m, n, eps, g, b);

@@ -7,7 +7,9 @@
 namespace embody::kernels::onednn {
 
 Result<std::unique_ptr<LinearOp>> MakeLinear(const LinearParams& p, const float* weight, const float* bias);
+Result<std::unique_ptr<LinearOp>> MakeDynamicLinear(const LinearParams& p, const float* weight, const float* bias);
 Result<std::unique_ptr<AttentionOp>> MakeAttention(const AttentionParams& p);
+Result<std::unique_ptr<GqaAttentionOp>> MakeGqaAttention(const GqaParams& p);
 Result<std::unique_ptr<LayerNormOp>> MakeLayerNorm(int64_t m, int64_t n, float eps, const float* gamma,
                                                    const float* beta);
 Result<std::unique_ptr<ConvOp>> MakeConv(const ConvParams& p, const float* weight, const float* bias);

@@ -11,6 +11,9 @@ float ApplyActivation(Activation act, float x) {
   switch (act) {
     case Activation::kRelu: return x > 0.0f ? x : 0.0f;
     case Activation::kGelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    case Activation::kGeluTanh:
+      return 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case Activation::kSilu: return x / (1.0f + std::exp(-x));
     case Activation::kNone: break;
   }
   return x;
@@ -26,8 +29,9 @@ class RefLinear final : public LinearOp {
     if (!p_.ldy) p_.ldy = p_.n;
     if (!p_.ldr) p_.ldr = p_.n;
   }
-  void Run(const float* x, float* y, const float* r) override {
-    for (int64_t i = 0; i < p_.m; ++i) {
+  void Run(const float* x, float* y, const float* r) override { RunRows(x, p_.m, y, r); }
+  void RunRows(const float* x, int64_t rows, float* y, const float* r) override {
+    for (int64_t i = 0; i < rows; ++i) {
       const float* xi = x + i * p_.ldx;
       for (int64_t j = 0; j < p_.n; ++j) {
         const float* wj = w_.data() + j * p_.k;
@@ -75,6 +79,40 @@ class RefAttention final : public AttentionOp {
 
  private:
   AttentionParams p_;
+  std::vector<double> scores_;
+};
+
+class RefGqa final : public GqaAttentionOp {
+ public:
+  explicit RefGqa(const GqaParams& p) : p_(p), scores_(static_cast<size_t>(p.max_sk)) {}
+  void Run(const float* q, const float* k, const float* v, float* out, const GqaShape& s) override {
+    const int64_t d = p_.head_dim, group = p_.heads / p_.kv_heads;
+    for (int64_t h = 0; h < p_.heads; ++h) {
+      const int64_t g = h / group;
+      for (int64_t i = 0; i < s.sq; ++i) {
+        const int64_t valid = s.kv_len ? s.kv_len[i] : s.sk;
+        const float* qi = q + i * s.ldq + h * d;
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < valid; ++j) {
+          double acc = 0.0;
+          for (int64_t t = 0; t < d; ++t) acc += static_cast<double>(qi[t]) * k[j * s.ldk + g * d + t];
+          scores_[static_cast<size_t>(j)] = acc * p_.scale;
+          mx = std::max(mx, scores_[static_cast<size_t>(j)]);
+        }
+        double sum = 0.0;
+        for (int64_t j = 0; j < valid; ++j) sum += (scores_[static_cast<size_t>(j)] = std::exp(scores_[static_cast<size_t>(j)] - mx));
+        float* oi = out + i * s.ldo + h * d;
+        for (int64_t t = 0; t < d; ++t) {
+          double acc = 0.0;
+          for (int64_t j = 0; j < valid; ++j) acc += scores_[static_cast<size_t>(j)] * v[j * s.ldv + g * d + t];
+          oi[t] = static_cast<float>(acc / sum);
+        }
+      }
+    }
+  }
+
+ private:
+  GqaParams p_;
   std::vector<double> scores_;
 };
 
@@ -188,6 +226,7 @@ std::unique_ptr<LinearOp> MakeLinear(const LinearParams& p, const float* w, cons
   return std::make_unique<RefLinear>(p, w, b);
 }
 std::unique_ptr<AttentionOp> MakeAttention(const AttentionParams& p) { return std::make_unique<RefAttention>(p); }
+std::unique_ptr<GqaAttentionOp> MakeGqaAttention(const GqaParams& p) { return std::make_unique<RefGqa>(p); }
 std::unique_ptr<LayerNormOp> MakeLayerNorm(int64_t m, int64_t n, float eps, const float* g, const float* b) {
   return std::make_unique<RefLayerNorm>(m, n, eps, g, b);
 }

@@ -8,6 +8,7 @@ namespace embody::kernels::ref {
 
 std::unique_ptr<LinearOp> MakeLinear(const LinearParams& p, const float* weight, const float* bias);
 std::unique_ptr<AttentionOp> MakeAttention(const AttentionParams& p);
+std::unique_ptr<GqaAttentionOp> MakeGqaAttention(const GqaParams& p);
 std::unique_ptr<LayerNormOp> MakeLayerNorm(int64_t m, int64_t n, float eps, const float* gamma,
                                            const float* beta);
 std::unique_ptr<ConvOp> MakeConv(const ConvParams& p, const float* weight, const float* bias);
