@@ -186,17 +186,14 @@ def _median_of(v):
 
 
 def embody_blocks(d: dict) -> dict[str, float]:
-    """Per-block medians from embody's JSON, named like ours where the meaning is the same."""
+    """Per-block medians from embody's JSON: entries of "blocks" and top-level "<name>_ms" entries
+    (total/load excluded); a "_ms" suffix is dropped and a list becomes name[0], name[1], ...
+    (embody 1098dd5 writes "blocks": {"vision_ms": [per camera], "llm_ms", "expert_ms",
+    "expert_rerun_ms"}, each {"median", "p90", ...})."""
     out = {}
-    if isinstance(d.get("blocks"), dict):
-        for k, v in d["blocks"].items():
-            m = _median_of(v)
-            if m is not None:
-                out[k] = m
-    for k, v in d.items():
-        if not k.endswith("_ms") or k in ("total_ms", "load_ms"):
-            continue
-        name = k[:-3]
+
+    def put(k, v):
+        name = k[:-3] if k.endswith("_ms") else k
         if isinstance(v, list):
             for i, x in enumerate(v):
                 m = _median_of(x)
@@ -206,6 +203,13 @@ def embody_blocks(d: dict) -> dict[str, float]:
             m = _median_of(v)
             if m is not None:
                 out[name] = m
+
+    if isinstance(d.get("blocks"), dict):
+        for k, v in d["blocks"].items():
+            put(k, v)
+    for k, v in d.items():
+        if k.endswith("_ms") and k not in ("total_ms", "load_ms"):
+            put(k, v)
     return out
 
 
@@ -301,6 +305,9 @@ def main(argv=None) -> int:
         emb = run_embody(exe, ckpt, args.threads, args.runs, args.warmup)
         if emb is not None:
             results["embody"] = emb
+            if "prefix_length" in emb["raw"]:
+                log(f"embody prefix length: {emb['raw']['prefix_length']} tokens "
+                    f"(LeRobot: {64 * len(cams) + batch[sg.TOKENS_KEY].shape[1] + 1}, pads included)")
 
     base = results.get("embody", {}).get("median")
     log("")

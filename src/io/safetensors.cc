@@ -143,6 +143,17 @@ Result<Tensor> SafetensorsFile::ReadF32(const std::string& name, const Shape* ex
   return t;
 }
 
+void SafetensorsFile::DropPages(const std::string& name) const {
+  const TensorEntry* e = Find(name);
+  if (!e || e->nbytes == 0) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data_ + e->offset);
+  const uintptr_t end = begin + e->nbytes;
+  // Only whole pages inside the tensor: neighbours may still be needed.
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 void SafetensorsWriter::Add(const std::string& name, const Tensor& tensor) {
   tensors_.emplace_back(name, tensor);
 }

@@ -47,6 +47,9 @@ class SafetensorsFile {
   // A float32 copy (widening F16/BF16), checked against an expected shape if one is given.
   Result<Tensor> ReadF32(const std::string& name, const Shape* expected = nullptr) const;
   size_t file_bytes() const { return size_; }
+  // Tells the kernel the mapped pages of `name` are no longer needed (after copying them into
+  // packed weights), so resident memory does not hold both copies while a model loads.
+  void DropPages(const std::string& name) const;
 
  private:
   SafetensorsFile() = default;

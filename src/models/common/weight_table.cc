@@ -49,7 +49,9 @@ Status WeightTable::Bind(std::shared_ptr<const io::SafetensorsFile> file) {
 Result<Tensor> WeightTable::ReadF32(const std::string& key) const {
   auto it = file_name_.find(key);
   if (!file_ || it == file_name_.end()) return NotFound("weight '" + key + "' is not bound");
-  return file_->ReadF32(it->second);
+  auto t = file_->ReadF32(it->second);
+  file_->DropPages(it->second);
+  return t;
 }
 
 DType WeightTable::StoredType(const std::string& key) const {

@@ -121,6 +121,11 @@ Status SmolVlaModel::EncodeImages(const std::vector<CameraImage>& frames) {
 
 Status SmolVlaModel::Prefill(const std::string& task, const float* state) {
   EMBODY_ASSIGN_OR_RETURN(TokenizedTask t, TokenizeTask(*tokenizer_, task, config_.tokenizer_max_length, config_.pad_to_max_length));
+  if (t.dropped_tokens > 0 && !options_.truncate_long_tasks)
+    return InvalidArgument("the task is " + std::to_string(config_.tokenizer_max_length + t.dropped_tokens) +
+                           " tokens but the checkpoint allows " + std::to_string(config_.tokenizer_max_length) +
+                           " (LeRobot would silently drop the first " + std::to_string(t.dropped_tokens) +
+                           "); shorten it or allow truncation");
   return PrefillTokens(t.ids, t.mask, state);
 }
 

@@ -43,6 +43,9 @@ struct SmolVlaOptions {
   int threads = 0;  // <= 0: all available cores
   // tokenizer.json; empty: <checkpoint>/tokenizer/tokenizer.json, then <checkpoint>/tokenizer.json.
   std::string tokenizer_path;
+  // A task longer than tokenizer_max_length tokens is an error unless this is set; LeRobot then
+  // silently keeps the last max_length tokens (left truncation), and so do we.
+  bool truncate_long_tasks = false;
 };
 
 struct CameraImage {

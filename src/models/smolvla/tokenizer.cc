@@ -23,9 +23,9 @@
 //     with HF's priority-queue algorithm (Word::merge_all), stale queue entries included.
 //
 // Unicode classes: \p{L} and \p{N} are range tables of general categories L* and N* generated
-// from Unicode 14.0 (Python 3.11 unicodedata; the script is at the tables), which is what the
-// Oniguruma inside tokenizers 0.22 uses; Digits also splits off the numerals that Rust's newer
-// Unicode added (kDigitsExtraRanges). \s is the White_Space property. Checked against
+// from Unicode 14.0 (Python 3.11 unicodedata; the script is at the tables), which is how the
+// Oniguruma inside tokenizers 0.22.2 classifies; Digits (Rust, a newer Unicode) also splits off
+// the numerals added since (kDigitsExtraRanges). \s is the White_Space property. Checked against
 // tokenizers 0.22.2 for every code point (U+0000..U+10FFFF less surrogates, each in two
 // contexts: 2.2M strings, no difference), 300k random strings mixing the tricky pieces and 96k
 // lines of real source and text. What is approximate:
@@ -243,8 +243,8 @@ constexpr CodeRange kNumberRanges[] = {
 };
 
 // Numeric characters assigned after Unicode 14.0 that tokenizers' Digits pre-tokenizer (Rust's
-// char::is_numeric, Unicode 17 in the Rust of tokenizers 0.22.2) splits off: found by running
-// every code point through tokenizers 0.22.2. Oniguruma's \p{N} never sees them in a longer piece,
+// char::is_numeric, with the Unicode of the Rust that built tokenizers 0.22.2) splits off: found
+// by running every code point through tokenizers 0.22.2. Oniguruma's \p{N} never sees them in a longer piece,
 // because Digits has already isolated them.
 constexpr CodeRange kDigitsExtraRanges[] = {
     {0x10D40, 0x10D49}, {0x116D0, 0x116E3}, {0x11BF0, 0x11BF9}, {0x11DE0, 0x11DE9},

@@ -60,15 +60,14 @@ class BpeTokenizer {
   const std::string& pad_token() const { return pad_token_; }
   const std::string& path() const { return path_; }
 
-  struct AddedToken {
+ private:
+  BpeTokenizer() = default;
+
+  struct AddedToken {  // one entry of tokenizer.json's added_tokens
     std::string content;
     int32_t id = 0;
     bool single_word = false, lstrip = false, rstrip = false, normalized = false, special = false;
   };
-
- private:
-  BpeTokenizer() = default;
-
   struct Merge {
     int32_t rank;
     int32_t new_id;

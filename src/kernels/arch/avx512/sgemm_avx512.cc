@@ -1,0 +1,280 @@
+#include "kernels/arch/avx512/sgemm_avx512.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#define EMBODY_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+namespace embody::kernels::avx512 {
+
+namespace {
+
+constexpr int kMr = 14;                          // rows of C per micro-kernel call
+constexpr int64_t kNr = PackedWeights::kPanel;   // columns of C per micro-kernel call
+constexpr int64_t kKcMax = 384;                  // K block: packed A sliver 14 x 384 x 4 = 21 KiB (L1)
+constexpr int64_t kWBlockBytes = 1 << 20;        // W block kc x nc target: half of the 2 MiB L2
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// K block size for a given K: equal blocks of at most kKcMax, rounded up to a multiple of 8.
+int64_t ChooseKc(int64_t k) {
+  const int64_t blocks = CeilDiv(k, kKcMax);
+  const int64_t kc = (CeilDiv(k, blocks) + 7) / 8 * 8;
+  return std::min(kc, k);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernel: C[MR, 16 NV] (+)= Apack[kc][MR] · Wpanel[kc][32] (first 16 NV columns).
+// load_c adds the existing C; bias (nullable) is added too. Columns >= ncols are not touched.
+
+template <int MR, int NV>
+EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restrict wp, int64_t kc,
+                               float* __restrict c, int64_t ldc, int ncols, const float* __restrict bias,
+                               bool load_c) {
+  // Pull the C tile towards L1 while the k loop runs; it is needed only in the epilogue.
+  if (load_c) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+    }
+  }
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(wp + k * kNr + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(ap[k * MR + r]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
+    }
+  }
+
+  __mmask16 mask[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    const int cols = std::clamp(ncols - 16 * v, 0, 16);
+    mask[v] = static_cast<__mmask16>((1u << cols) - 1u);
+  }
+  __m512 bv[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) bv[v] = bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    float* cr = c + r * ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m512 x = _mm512_add_ps(acc[r][v], bv[v]);
+      if (load_c) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], cr + 16 * v));
+      _mm512_mask_storeu_ps(cr + 16 * v, mask[v], x);
+    }
+  }
+}
+
+using KernelFn = void (*)(const float*, const float*, int64_t, float*, int64_t, int, const float*, bool);
+
+template <int NV, int... R>
+constexpr auto MakeTable(std::integer_sequence<int, R...>) {
+  return std::array<KernelFn, sizeof...(R)>{&MicroKernel<R + 1, NV>...};
+}
+// kKernels[nv - 1][mr - 1]
+const std::array<std::array<KernelFn, kMr>, 2> kKernels = {
+    MakeTable<1>(std::make_integer_sequence<int, kMr>{}), MakeTable<2>(std::make_integer_sequence<int, kMr>{})};
+
+// ---------------------------------------------------------------------------------------------
+// A packing: rows [0, mr) x k [0, kb) of a (leading dimension lda) into dst[k][mr].
+
+EMBODY_AVX512 void PackA(const float* __restrict a, int64_t lda, int mr, int64_t kb, float* __restrict dst) {
+  if (mr == kMr) {
+    // 16 k at a time: 14 row loads, scatter into the k-major sliver via a transpose in registers
+    // would need 16x16 shuffles; a strided scalar copy is ~1 element/cycle and costs ~2% here.
+    for (int64_t k = 0; k < kb; ++k)
+#pragma GCC unroll 14
+      for (int r = 0; r < kMr; ++r) dst[k * kMr + r] = a[r * lda + k];
+    return;
+  }
+  for (int64_t k = 0; k < kb; ++k)
+    for (int r = 0; r < mr; ++r) dst[k * mr + r] = a[r * lda + k];
+}
+
+// Per-thread A packing buffer, allocated on first use and grown as needed.
+float* ThreadBuffer(int64_t floats) {
+  struct Buf {
+    float* p = nullptr;
+    int64_t cap = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf buf;
+  if (buf.cap < floats) {
+    std::free(buf.p);
+    const size_t bytes = static_cast<size_t>((floats * 4 + 63) / 64 * 64);
+    buf.p = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (!buf.p) throw std::bad_alloc();
+    buf.cap = floats;
+  }
+  return buf.p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One thread's rectangle: rows [m0, m1), panels [p0, p1).
+
+struct Args {
+  const float* a;
+  int64_t lda;
+  const PackedWeights* w;
+  const float* bias;
+  bool accumulate;
+  float* c;
+  int64_t ldc;
+};
+
+EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  if (m0 >= m1 || p0 >= p1) return;
+  const PackedWeights& w = *g.w;
+  const int64_t n = w.n(), k = w.k(), kc = w.kc();
+  float* abuf = ThreadBuffer(kMr * kc);
+  // Panels per W block: kc x (32 nc) floats within kWBlockBytes, blocks of equal size.
+  const int64_t nc_max = std::max<int64_t>(1, kWBlockBytes / (kc * kNr * 4));
+  const int64_t nblocks = CeilDiv(p1 - p0, nc_max);
+  const int64_t nc = CeilDiv(p1 - p0, nblocks);
+  for (int64_t jc = p0; jc < p1; jc += nc) {
+    const int64_t je = std::min(p1, jc + nc);
+    for (int64_t k0 = 0; k0 < k; k0 += kc) {
+      const int64_t kb = std::min(kc, k - k0);
+      const bool first = k0 == 0;
+      const float* bias = first ? g.bias : nullptr;
+      const bool load_c = !first || g.accumulate;
+      for (int64_t i = m0; i < m1; i += kMr) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - i));
+        PackA(g.a + i * g.lda + k0, g.lda, mr, kb, abuf);
+        float* crow = g.c + i * g.ldc;
+        for (int64_t p = jc; p < je; ++p) {
+          const int ncols = static_cast<int>(std::min<int64_t>(kNr, n - p * kNr));
+          const int nv = ncols > 16 ? 2 : 1;
+          kKernels[nv - 1][mr - 1](abuf, w.Block(k0, p), kb, crow + p * kNr, g.ldc, ncols,
+                                   bias ? bias + p * kNr : nullptr, load_c);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static partition of the M x N plane into a tm x tn grid.
+
+struct Grid {
+  int tm = 1, tn = 1;
+};
+
+// Rows of the largest share when `units` units of `size` (last one partial: total `extent`) are
+// split into `parts` contiguous runs as evenly as possible.
+int64_t LargestShare(int64_t extent, int64_t size, int parts) {
+  const int64_t units = CeilDiv(extent, size);
+  return std::min(extent, CeilDiv(units, parts) * size);
+}
+
+Grid ChooseGrid(int64_t m, int64_t n, int64_t k, int64_t kc, int threads) {
+  Grid best;
+  double best_cost = -1;
+  const int64_t nc_max = std::max<int64_t>(1, kWBlockBytes / (kc * kNr * 4));
+  for (int tm = 1; tm <= threads; ++tm) {
+    if (threads % tm) continue;
+    const int tn = threads / tm;
+    const int64_t rows = LargestShare(m, kMr, tm);
+    const int64_t cols = LargestShare(n, kNr, tn);
+    if (CeilDiv(m, kMr) < tm || CeilDiv(n, kNr) < tn) continue;  // idle threads
+    // Cycles of the busiest thread: FMAs (32 flops/cycle), A packing (~1 element/cycle, once
+    // per W block), W streaming (~16 bytes/cycle from L3/DRAM).
+    const double compute = static_cast<double>(rows) * static_cast<double>(CeilDiv(cols, 16) * 16) * k / 32.0;
+    const double pack = static_cast<double>(rows) * k * CeilDiv(CeilDiv(cols, kNr), nc_max);
+    const double wload = static_cast<double>(cols) * k / 4.0;
+    const double cost = compute + pack + wload;
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best = Grid{tm, tn};
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+PackedWeights PackedWeights::Pack(const float* w, int64_t n, int64_t k) {
+  PackedWeights pw;
+  pw.n_ = n;
+  pw.k_ = k;
+  pw.kc_ = ChooseKc(k);
+  pw.panels_ = CeilDiv(n, kNr);
+  const size_t floats = static_cast<size_t>(pw.panels_ * kNr * k);
+  const size_t bytes = (floats * 4 + 63) / 64 * 64;
+  pw.data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes)));
+  if (!pw.data_) throw std::bad_alloc();
+  float* d = pw.data_.get();
+  for (int64_t k0 = 0; k0 < k; k0 += pw.kc_) {
+    const int64_t kb = std::min(pw.kc_, k - k0);
+    for (int64_t p = 0; p < pw.panels_; ++p) {
+      float* blk = d + k0 * kNr * pw.panels_ + p * kb * kNr;
+      for (int64_t t = 0; t < kb; ++t)
+        for (int64_t j = 0; j < kNr; ++j) {
+          const int64_t col = p * kNr + j;
+          blk[t * kNr + j] = col < n ? w[col * k + k0 + t] : 0.0f;
+        }
+    }
+  }
+  return pw;
+}
+
+void Gemm(const float* a, int64_t m, int64_t lda, const PackedWeights& w, const float* bias, bool accumulate,
+          float* c, int64_t ldc) {
+  if (m <= 0 || w.n() <= 0) return;
+  const Args g{a, lda, &w, bias, accumulate, c, ldc};
+  const int64_t n = w.n(), k = w.k();
+  // Below ~4 MFLOP per thread the fork/join (a few microseconds) outweighs the split.
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  int threads = std::max(1, omp_get_max_threads());
+  threads = static_cast<int>(std::min<double>(threads, std::max(1.0, flops / 4e6)));
+  const Grid grid = ChooseGrid(m, n, k, w.kc(), threads);
+  const int used = grid.tm * grid.tn;
+  const int64_t mu = CeilDiv(m, kMr), nu = w.panels();
+  auto run = [&](int t) {
+    const int tm = t / grid.tn, tn = t % grid.tn;
+    const int64_t r0 = std::min(m, mu * tm / grid.tm * kMr), r1 = std::min(m, mu * (tm + 1) / grid.tm * kMr);
+    const int64_t q0 = nu * tn / grid.tn, q1 = nu * (tn + 1) / grid.tn;
+    RunRect(g, r0, r1, q0, q1);
+  };
+  if (used == 1) {
+    run(0);
+    return;
+  }
+#pragma omp parallel num_threads(used)
+  {
+    const int t = omp_get_thread_num();
+    if (omp_get_num_threads() == used) {
+      run(t);
+    } else if (t == 0) {  // fewer threads than asked (nested region, limits): do it all here
+      for (int i = 0; i < used; ++i) run(i);
+    }
+  }
+}
+
+bool Available() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+}
+
+}  // namespace embody::kernels::avx512
