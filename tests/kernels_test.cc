@@ -58,6 +58,30 @@ TEST(Kernels, LinearMatchesReference) {
   }
 }
 
+// Regression: with the output buffer also holding the residual (y == residual) and K large
+// enough for the matmul to accumulate in dst over several K blocks, a binary-add post-op read a
+// partially overwritten residual (SmolVLA's expert diverged at full width).
+TEST(Kernels, LinearResidualInPlaceWithLargeK) {
+  for (Backend b : {Backend::kReference, Backend::kOneDnn}) {
+    LinearParams p;
+    p.m = 50;
+    p.k = 2048;
+    p.n = 720;
+    p.residual = true;
+    auto w = Random(static_cast<size_t>(p.n * p.k), 21), x = Random(static_cast<size_t>(p.m * p.k), 22);
+    auto r = Random(static_cast<size_t>(p.m * p.n), 23);
+    std::vector<float> expected(r.size());
+    (*MakeLinear(Backend::kReference, p, w.data(), nullptr))->Run(x.data(), expected.data(), r.data());
+    for (bool dynamic : {false, true}) {
+      std::vector<float> y = r;
+      auto op = dynamic ? MakeDynamicLinear(b, p, w.data(), nullptr) : MakeLinear(b, p, w.data(), nullptr);
+      ASSERT_TRUE(op.ok());
+      (*op)->Run(x.data(), y.data(), y.data());
+      EXPECT_LE(RelMaxErr(y, expected), kLinearTol) << BackendName(b) << (dynamic ? " dynamic" : " fixed");
+    }
+  }
+}
+
 TEST(Kernels, LinearWithLeadingDimensions) {
   LinearParams p;
   p.m = 5;

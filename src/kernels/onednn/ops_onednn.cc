@@ -67,6 +67,9 @@ class DnnlLinear final : public LinearOp {
       auto op = std::unique_ptr<DnnlLinear>(new DnnlLinear());
       op->residual_ = p.residual;
       op->rows_ = p.m;
+      op->n_ = p.n;
+      op->ldy_ = p.ldy;
+      op->ldr_ = p.ldr;
       memory::desc src_md({p.m, p.k}, dt::f32, Strided2D(p.ldx));
       memory::desc dst_md({p.m, p.n}, dt::f32, Strided2D(p.ldy));
       memory::desc w_any({p.k, p.n}, dt::f32, tag::any);
@@ -77,8 +80,10 @@ class DnnlLinear final : public LinearOp {
       if (p.act == Activation::kGelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
       if (p.act == Activation::kGeluTanh) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_tanh, 0.f, 0.f);
       if (p.act == Activation::kSilu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
-      memory::desc r_md({p.m, p.n}, dt::f32, Strided2D(p.ldr));
-      if (p.residual) po.append_binary(dnnl::algorithm::binary_add, r_md);
+      // The residual is accumulated into dst with a sum post-op, after the activation. A
+      // binary-add post-op reading the residual from dst's own memory is wrong: the matmul
+      // uses dst as its accumulator across K blocks before the post-ops run.
+      if (p.residual) po.append_sum(1.f);
       dnnl::primitive_attr attr;
       attr.set_post_ops(po);
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), attr, Engine());
@@ -90,16 +95,11 @@ class DnnlLinear final : public LinearOp {
       std::memcpy(op->bias_.get_data_handle(), b ? b : zero.data(), static_cast<size_t>(p.n) * 4);
       op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
       op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
-      op->res_ = memory(r_md, Engine(), DNNL_MEMORY_NONE);
       op->b_.prim = dnnl::matmul(pd);
       op->b_.args = {{DNNL_ARG_SRC, op->src_},
                      {DNNL_ARG_WEIGHTS, op->weights_},
                      {DNNL_ARG_BIAS, op->bias_},
                      {DNNL_ARG_DST, op->dst_}};
-      if (p.residual) {
-        const int idx = p.act == Activation::kNone ? 0 : 1;
-        op->b_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1] = op->res_;
-      }
       return std::unique_ptr<LinearOp>(std::move(op));
     });
   }
@@ -112,9 +112,10 @@ class DnnlLinear final : public LinearOp {
     Run(x, y, r);
   }
   void Run(const float* x, float* y, const float* r) override {
+    if (residual_ && r != y)
+      for (int64_t i = 0; i < rows_; ++i) std::memcpy(y + i * ldy_, r + i * ldr_, static_cast<size_t>(n_) * 4);
     src_.set_data_handle(const_cast<float*>(x));
     dst_.set_data_handle(y);
-    if (residual_) res_.set_data_handle(const_cast<float*>(r));
     b_.Execute(stream_);
     stream_.wait();
   }
@@ -122,10 +123,10 @@ class DnnlLinear final : public LinearOp {
  private:
   DnnlLinear() : stream_(Engine()) {}
   dnnl::stream stream_;
-  memory weights_, bias_, src_, dst_, res_;
+  memory weights_, bias_, src_, dst_;
   Bound b_;
   bool residual_ = false;
-  int64_t rows_ = 0;
+  int64_t rows_ = 0, n_ = 0, ldy_ = 0, ldr_ = 0;
 };
 
 // A linear on oneDNN's sgemm with the weights in PyTorch layout (C = X W^T): any row count per
