@@ -22,7 +22,7 @@ struct BenchArgs {
   std::string backend = "onednn";
   bool json = false;
   bool direct_conv = false;
-  std::string task = "put the tea bag in the mug", tokenizer;
+  std::string task = "put the tea bag in the mug", tokenizer, position_ids = "exact";
 };
 
 io::Json SummaryJson(const LatencySummary& s) {
@@ -46,6 +46,7 @@ int RunBench(const BenchArgs& a) {
     s.runs = a.runs;
     s.warmup = a.warmup;
     s.json = a.json;
+    s.position_ids = a.position_ids;
     return RunBenchSmolVla(s);
   }
   auto backend = kernels::ParseBackend(a.backend);
@@ -149,6 +150,7 @@ void RegisterBench(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--threads", a->threads, "Threads (default: all cores)");
   sub->add_option("--runs", a->runs, "Timed runs");
   sub->add_option("--task", a->task, "SmolVLA: the instruction");
+  sub->add_option("--siglip-position-ids", a->position_ids, "SmolVLA: exact or transformers-fp32");
   sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
   sub->add_option("--warmup", a->warmup, "Untimed runs first");
   sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");

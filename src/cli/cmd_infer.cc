@@ -25,8 +25,9 @@ struct InferArgs {
   bool json = false;
   bool normalized = false;
   bool direct_conv = false;
-  std::string task, tokenizer;
+  std::string task, tokenizer, position_ids = "exact";
   uint64_t noise_seed = 0;
+  bool truncate_task = false;
 };
 
 int RunInfer(const InferArgs& a) {
@@ -47,6 +48,8 @@ int RunInfer(const InferArgs& a) {
     s.step = a.step;
     s.threads = a.threads;
     s.noise_seed = a.noise_seed;
+    s.position_ids = a.position_ids;
+    s.truncate_task = a.truncate_task;
     return RunInferSmolVla(s);
   }
   auto backend = kernels::ParseBackend(a.backend);
@@ -144,6 +147,9 @@ void RegisterInfer(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--state", a->state, "observation.state as comma-separated values, robot units");
   sub->add_option("--task", a->task, "SmolVLA: the instruction, e.g. \"put the tea bag in the mug\"");
   sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
+  sub->add_option("--siglip-position-ids", a->position_ids,
+                  "SmolVLA: exact (as SmolVLM was trained) or transformers-fp32 (what LeRobot 0.4.4 runs in float32)");
+  sub->add_flag("--truncate-task", a->truncate_task, "SmolVLA: keep the last tokenizer_max_length tokens of a long task");
   sub->add_option("--noise-seed", a->noise_seed, "SmolVLA: seed of the flow-matching noise (seeded rule, key noise.<seed>)");
   sub->add_flag("--seeded-inputs", a->seeded_inputs, "Use the seeded test images and state (docs/formats/seeded-weights.md)");
   sub->add_option("--step", a->step, "Step index for --seeded-inputs");

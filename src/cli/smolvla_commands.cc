@@ -28,6 +28,12 @@ std::vector<float> SeededNoise(int step, int64_t n) {
   return noise;
 }
 
+Result<SiglipPositionIds> PositionIds(const std::string& s) {
+  if (s == "exact") return SiglipPositionIds::kExact;
+  if (s == "transformers-fp32") return SiglipPositionIds::kTransformersFloat32;
+  return InvalidArgument("--siglip-position-ids must be exact or transformers-fp32");
+}
+
 }  // namespace
 
 int RunInfoSmolVla(const std::string& dir, bool json) {
@@ -104,6 +110,10 @@ int RunInferSmolVla(const SmolVlaInferArgs& a) {
   opt.backend = *backend;
   opt.threads = a.threads;
   opt.tokenizer_path = a.tokenizer;
+  opt.truncate_long_tasks = a.truncate_task;
+  auto pos = PositionIds(a.position_ids);
+  if (!pos.ok()) return Fail(pos.status());
+  opt.position_ids = *pos;
   auto model = SmolVlaModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
   const SmolVlaConfig& c = (*model)->config();
@@ -182,6 +192,9 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   opt.backend = *backend;
   opt.threads = a.threads;
   opt.tokenizer_path = a.tokenizer;
+  auto pos = PositionIds(a.position_ids);
+  if (!pos.ok()) return Fail(pos.status());
+  opt.position_ids = *pos;
   Stopwatch load_sw;
   auto model = SmolVlaModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());

@@ -17,8 +17,14 @@ namespace {
 
 constexpr int kMr = 14;                          // rows of C per micro-kernel call
 constexpr int64_t kNr = PackedWeights::kPanel;   // columns of C per micro-kernel call
-constexpr int64_t kKcMax = 384;                  // K block: packed A sliver 14 x 384 x 4 = 21 KiB (L1)
-constexpr int64_t kWBlockBytes = 1 << 20;        // W block kc x nc target: half of the 2 MiB L2
+#ifndef KCMAX
+#define KCMAX 384
+#endif
+#ifndef WBLOCK
+#define WBLOCK (1 << 20)
+#endif
+constexpr int64_t kKcMax = KCMAX;                  // K block: packed A sliver 14 x 384 x 4 = 21 KiB (L1)
+constexpr int64_t kWBlockBytes = WBLOCK;        // W block kc x nc target: half of the 2 MiB L2
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -53,6 +59,10 @@ EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restri
 
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
+#ifdef PF_DIST
+    _mm_prefetch(reinterpret_cast<const char*>(wp + k * kNr + PF_DIST), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(wp + k * kNr + PF_DIST + 16), _MM_HINT_T0);
+#endif
     __m512 b[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(wp + k * kNr + 16 * v);

@@ -6,7 +6,7 @@
 //   /tmp/sgemm_bench [threads] [reps]
 //
 // Each shape: warm-up, then the median of >= 7 timed runs (each run repeats the GEMM enough
-// times to last ~20 ms). The 1-minute load average is printed: the numbers are only comparable
+// times to last ~20 ms), ours and oneDNN's runs alternating. The 1-minute load average is printed: the numbers are only comparable
 // on an otherwise idle machine.
 #include <dnnl.h>
 #include <omp.h>
@@ -24,21 +24,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Seconds per call of f, one sample: enough back-to-back calls to last ~20 ms.
 template <typename F>
-double MedianSeconds(F&& f, int reps) {
-  f();  // warm-up, also sizes the inner loop
-  auto t0 = Clock::now();
-  f();
-  const double one = std::chrono::duration<double>(Clock::now() - t0).count();
-  const int inner = std::max(1, static_cast<int>(0.02 / std::max(one, 1e-7)));
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    t0 = Clock::now();
-    for (int i = 0; i < inner; ++i) f();
-    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / inner);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+double Sample(F&& f, int inner) {
+  const auto t0 = Clock::now();
+  for (int i = 0; i < inner; ++i) f();
+  return std::chrono::duration<double>(Clock::now() - t0).count() / inner;
+}
+
+template <typename F>
+int InnerCount(F&& f) {
+  f();  // warm-up: first-touch of C, thread pool start, oneDNN's JIT
+  const double one = Sample(f, 1);
+  return std::max(1, static_cast<int>(0.02 / std::max(one, 1e-7)));
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 double LoadAverage() {
@@ -79,9 +82,16 @@ int main(int argc, char** argv) {
     for (auto& x : bias) x = d(gen);
     const av::PackedWeights pw = av::PackedWeights::Pack(w.data(), s.n, s.k);
     const double flop = 2.0 * s.m * s.n * s.k;
-    const double t_ours = MedianSeconds([&] { av::Gemm(a.data(), s.m, s.k, pw, nullptr, false, c.data(), s.n); }, reps);
-    const double t_dnnl = MedianSeconds(
-        [&] { dnnl_sgemm('N', 'T', s.m, s.n, s.k, 1.f, a.data(), s.k, w.data(), s.k, 0.f, c.data(), s.n); }, reps);
+    auto ours = [&] { av::Gemm(a.data(), s.m, s.k, pw, nullptr, false, c.data(), s.n); };
+    auto dnnl = [&] { dnnl_sgemm('N', 'T', s.m, s.n, s.k, 1.f, a.data(), s.k, w.data(), s.k, 0.f, c.data(), s.n); };
+    const int inner_ours = InnerCount(ours), inner_dnnl = InnerCount(dnnl);
+    // Alternate the two so that a change in machine load hits both alike.
+    std::vector<double> to, td;
+    for (int r = 0; r < reps; ++r) {
+      to.push_back(Sample(ours, inner_ours));
+      td.push_back(Sample(dnnl, inner_dnnl));
+    }
+    const double t_ours = Median(to), t_dnnl = Median(td);
     std::printf("%5lld %5lld %5lld | %9.1f %9.1f | %6.2f\n", static_cast<long long>(s.m),
                 static_cast<long long>(s.k), static_cast<long long>(s.n), flop / t_ours * 1e-9,
                 flop / t_dnnl * 1e-9, t_dnnl / t_ours);
