@@ -27,11 +27,15 @@ Usage: /opt/embody-tools-venv/bin/python bench/compare_smolvla.py [--threads 2] 
        [--warmup 1] [--embody build/embody] [--ckpt-out DIR] [--json] [--skip-torch]
 With --json the table goes to stderr and one JSON object to stdout.
 Memory: ~450M parameters, 1.8 GB fp32 for the model plus a transient copy while saving.
+On a shared machine torch's OpenMP threads slow down several-fold as soon as another process
+takes a core (runs of the same input ranged 4.5 s to 37 s here), so the load average is logged
+before and after the torch runs and the per-run times and per-block minima are reported too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -258,7 +262,8 @@ def main(argv=None) -> int:
     vlm_cfg = sg.activate(case)
     torch.manual_seed(0)
     cfg = sg.make_config(case)
-    policy = SmolVLAPolicy(cfg)
+    with contextlib.redirect_stdout(LOG):  # LeRobot prints while building; keep --json stdout clean
+        policy = SmolVLAPolicy(cfg)
     policy.eval()
     n_params = seed_policy_inplace(policy)
     stats = sg.make_stats()
@@ -276,10 +281,11 @@ def main(argv=None) -> int:
     log(f"prefix: {len(cams)} x 64 image tokens + {batch[sg.TOKENS_KEY].shape[1]} language tokens "
         f"({n_lang} valid) + 1 state token")
 
-    results, blocks = {}, {}
+    results, blocks, blocks_min = {}, {}, {}
     cam_names = [sg.cam_key(c) for c in cams]
     if not args.skip_torch:
         timer = BlockTimer(policy)
+        log(f"load average before torch runs: {os.getloadavg()[0]:.2f}")
         tot, per = [], []
         for i in range(args.warmup + args.runs):
             timer.reset()
@@ -292,9 +298,12 @@ def main(argv=None) -> int:
             if i >= args.warmup:
                 tot.append(ms)
                 per.append(timer.blocks(ms, cam_names))
+        log(f"load average after torch runs: {os.getloadavg()[0]:.2f}")
         results["lerobot_torch_eager"] = summary(tot)
         blocks = {k: statistics.median(p[k] for p in per) for k in per[0]}
-        log(f"torch: median {results['lerobot_torch_eager']['median']:.0f} ms, chunk {list(chunk.shape)} "
+        blocks_min = {k: min(p[k] for p in per) for k in per[0]}
+        log(f"torch: median {results['lerobot_torch_eager']['median']:.0f} ms "
+            f"(min {results['lerobot_torch_eager']['min']:.0f} ms), chunk {list(chunk.shape)} "
             f"[0,0,:3]={chunk[0, 0, :3].tolist()}")
 
     exe = args.embody
@@ -319,16 +328,17 @@ def main(argv=None) -> int:
     if blocks:
         eb = emb["blocks"] if emb else {}
         log("")
-        log(f"{'block':<36} | {'torch ms':>10} | {'embody ms':>10} | {'torch/embody':>13}")
-        log("-" * 80)
+        log(f"{'block (medians; torch min too)':<36} | {'torch ms':>10} | {'torch min':>10} | {'embody ms':>10} | "
+            f"{'torch/embody':>13}")
+        log("-" * 93)
         for k, v in blocks.items():
             e = match_block(k, eb, cam_names)
             es = f"{e:>10.1f}" if e is not None else f"{'-':>10}"
             rs = f"{v / e:>12.2f}x" if e else f"{'n/a':>13}"
-            log(f"{k:<36} | {v:>10.1f} | {es} | {rs}")
+            log(f"{k:<36} | {v:>10.1f} | {blocks_min[k]:>10.1f} | {es} | {rs}")
         extra = [k for k in eb if all(match_block(b, {k: 0.0}, cam_names) is None for b in blocks)]
         for k in extra:
-            log(f"{'embody ' + k:<36} | {'-':>10} | {eb[k]:>10.1f} |")
+            log(f"{'embody ' + k:<36} | {'-':>10} | {'-':>10} | {eb[k]:>10.1f} |")
 
     summary_json = {
         "model": "smolvla", "config": "smolvla_base widths, seeded weights", "cameras": cam_names,
@@ -337,7 +347,7 @@ def main(argv=None) -> int:
         "checkpoint": str(ckpt), "lerobot_version": __import__("lerobot").__version__,
         "torch_version": torch.__version__, "transformers_version": __import__("transformers").__version__,
         "results": {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in results.items()},
-        "torch_blocks_median_ms": blocks,
+        "torch_blocks_median_ms": blocks, "torch_blocks_min_ms": blocks_min,
     }
     if args.json:
         print(json.dumps(summary_json))

@@ -26,6 +26,12 @@ constexpr int64_t kNr = PackedWeights::kPanel;   // columns of C per micro-kerne
 constexpr int64_t kKcMax = KCMAX;                  // K block: packed A sliver 14 x 384 x 4 = 21 KiB (L1)
 constexpr int64_t kWBlockBytes = WBLOCK;        // W block kc x nc target: half of the 2 MiB L2
 
+bool EnvFlag(const char* name) {
+  static const bool pfa = getenv("PFA") && atoi(getenv("PFA"));
+  (void)name;
+  return pfa;
+}
+
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // K block size for a given K: equal blocks of at most kKcMax, rounded up to a multiple of 8.
@@ -36,11 +42,33 @@ int64_t ChooseKc(int64_t k) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Micro-kernel: C[MR, 16 NV] (+)= Apack[kc][MR] · Wpanel[kc][32] (first 16 NV columns).
+// Micro-kernel: C[MR, 16 NV] (+)= A · W over one K block of kb steps, where
+//   A is a packed sliver in groups of 16 k: ap[(g * MR + r) * 16 + t] = A[r][16 g + t]
+//     (the last group zero-padded), and
+//   W is one packed panel slice: wp[k * 32 + j] = W[j][k].
 // load_c adds the existing C; bias (nullable) is added too. Columns >= ncols are not touched.
 
+constexpr int kKg = 16;  // k steps per A group: one 64-byte line per row and group
+
 template <int MR, int NV>
-EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restrict wp, int64_t kc,
+EMBODY_AVX512 inline void KSteps(const float* __restrict ag, const float* __restrict wg, int steps,
+                                 __m512 (&acc)[MR][NV]) {
+#pragma GCC unroll 4
+  for (int t = 0; t < steps; ++t) {
+    __m512 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(wg + t * kNr + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(ag[r * kKg + t]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
+    }
+  }
+}
+
+template <int MR, int NV>
+EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restrict wp, int64_t kb,
                                float* __restrict c, int64_t ldc, int ncols, const float* __restrict bias,
                                bool load_c) {
   // Pull the C tile towards L1 while the k loop runs; it is needed only in the epilogue.
@@ -57,21 +85,13 @@ EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restri
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
 
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
-#ifdef PF_DIST
-    _mm_prefetch(reinterpret_cast<const char*>(wp + k * kNr + PF_DIST), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(wp + k * kNr + PF_DIST + 16), _MM_HINT_T0);
-#endif
-    __m512 b[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(wp + k * kNr + 16 * v);
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(ap[k * MR + r]);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
-    }
+  const int64_t groups = kb / kKg;
+  for (int64_t g = 0; g < groups; ++g) KSteps<MR, NV>(ap + g * MR * kKg, wp + g * kKg * kNr, kKg, acc);
+  const int rest = static_cast<int>(kb - groups * kKg);
+  if (rest) {
+    const float* ag = ap + groups * MR * kKg;
+    const float* wg = wp + groups * kKg * kNr;
+    for (int t = 0; t < rest; ++t) KSteps<MR, NV>(ag + t, wg + t * kNr, 1, acc);
   }
 
   __mmask16 mask[NV];
@@ -106,19 +126,20 @@ const std::array<std::array<KernelFn, kMr>, 2> kKernels = {
     MakeTable<1>(std::make_integer_sequence<int, kMr>{}), MakeTable<2>(std::make_integer_sequence<int, kMr>{})};
 
 // ---------------------------------------------------------------------------------------------
-// A packing: rows [0, mr) x k [0, kb) of a (leading dimension lda) into dst[k][mr].
+// A packing: rows [0, mr) x k [0, kb) of a (leading dimension lda) into the grouped sliver layout
+// of MicroKernel. Each (row, group) is one 64-byte copy: no transposition, close to memcpy speed.
 
 EMBODY_AVX512 void PackA(const float* __restrict a, int64_t lda, int mr, int64_t kb, float* __restrict dst) {
-  if (mr == kMr) {
-    // 16 k at a time: 14 row loads, scatter into the k-major sliver via a transpose in registers
-    // would need 16x16 shuffles; a strided scalar copy is ~1 element/cycle and costs ~2% here.
-    for (int64_t k = 0; k < kb; ++k)
-#pragma GCC unroll 14
-      for (int r = 0; r < kMr; ++r) dst[k * kMr + r] = a[r * lda + k];
-    return;
+  const int64_t groups = kb / kKg;
+  for (int64_t g = 0; g < groups; ++g)
+    for (int r = 0; r < mr; ++r)
+      _mm512_store_ps(dst + (g * mr + r) * kKg, _mm512_loadu_ps(a + r * lda + g * kKg));
+  const int rest = static_cast<int>(kb - groups * kKg);
+  if (rest) {
+    const __mmask16 m = static_cast<__mmask16>((1u << rest) - 1u);
+    for (int r = 0; r < mr; ++r)
+      _mm512_store_ps(dst + (groups * mr + r) * kKg, _mm512_maskz_loadu_ps(m, a + r * lda + groups * kKg));
   }
-  for (int64_t k = 0; k < kb; ++k)
-    for (int r = 0; r < mr; ++r) dst[k * mr + r] = a[r * lda + k];
 }
 
 // Per-thread A packing buffer, allocated on first use and grown as needed.
@@ -152,15 +173,39 @@ struct Args {
   int64_t ldc;
 };
 
+// Prefetches the rows of the A sliver packed next into L2, a slice per micro-kernel call, so
+// that PackA reads from L2 instead of waiting on L3/DRAM for 14 separate rows.
+struct SliverPrefetch {
+  const float* a = nullptr;  // first row, first k
+  int64_t lda = 0;
+  int64_t rows = 0, lines_per_row = 0, per_call = 0;
+
+  void Set(const float* a_, int64_t lda_, int64_t rows_, int64_t kb, int64_t calls) {
+    a = a_;
+    lda = lda_;
+    rows = rows_;
+    lines_per_row = (kb * 4 + 63) / 64 + 1;  // +1: the rows need not start on a line
+    per_call = CeilDiv(rows * lines_per_row, std::max<int64_t>(1, calls));
+  }
+  void Issue(int64_t call) const {
+    const int64_t total = rows * lines_per_row;
+    for (int64_t l = call * per_call, e = std::min(total, l + per_call); l < e; ++l) {
+      const int64_t r = l / lines_per_row, x = l % lines_per_row;
+      _mm_prefetch(reinterpret_cast<const char*>(a + r * lda) + 64 * x, _MM_HINT_T1);
+    }
+  }
+};
+
 EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
   if (m0 >= m1 || p0 >= p1) return;
   const PackedWeights& w = *g.w;
   const int64_t n = w.n(), k = w.k(), kc = w.kc();
-  float* abuf = ThreadBuffer(kMr * kc);
+  float* abuf = ThreadBuffer(kMr * CeilDiv(kc, kKg) * kKg);
   // Panels per W block: kc x (32 nc) floats within kWBlockBytes, blocks of equal size.
   const int64_t nc_max = std::max<int64_t>(1, kWBlockBytes / (kc * kNr * 4));
   const int64_t nblocks = CeilDiv(p1 - p0, nc_max);
   const int64_t nc = CeilDiv(p1 - p0, nblocks);
+  SliverPrefetch pf;
   for (int64_t jc = p0; jc < p1; jc += nc) {
     const int64_t je = std::min(p1, jc + nc);
     for (int64_t k0 = 0; k0 < k; k0 += kc) {
@@ -171,8 +216,19 @@ EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, in
       for (int64_t i = m0; i < m1; i += kMr) {
         const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - i));
         PackA(g.a + i * g.lda + k0, g.lda, mr, kb, abuf);
+        // The sliver after this one, in loop order.
+        if (i + kMr < m1) {
+          pf.Set(g.a + (i + kMr) * g.lda + k0, g.lda, std::min<int64_t>(kMr, m1 - i - kMr), kb, je - jc);
+        } else if (k0 + kc < k) {
+          pf.Set(g.a + m0 * g.lda + k0 + kc, g.lda, std::min<int64_t>(kMr, m1 - m0), std::min(kc, k - k0 - kc), je - jc);
+        } else if (je < p1) {
+          pf.Set(g.a + m0 * g.lda, g.lda, std::min<int64_t>(kMr, m1 - m0), kc, je - jc);
+        } else {
+          pf.rows = 0;
+        }
         float* crow = g.c + i * g.ldc;
         for (int64_t p = jc; p < je; ++p) {
+          if (EnvFlag("PFA")) pf.Issue(p - jc);
           const int ncols = static_cast<int>(std::min<int64_t>(kNr, n - p * kNr));
           const int nv = ncols > 16 ? 2 : 1;
           kKernels[nv - 1][mr - 1](abuf, w.Block(k0, p), kb, crow + p * kNr, g.ldc, ncols,
