@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "io/json_file.h"
+#include "io/safetensors.h"
 #include "models/smolvla/smolvla_model.h"
 #include "models/smolvla/smolvla_seeded_checkpoint.h"
 #include "support/golden_checkpoint.h"
@@ -118,6 +119,48 @@ TEST(SmolVlaBadInput, LongTaskTruncatesWhenAllowed) {
   ASSERT_TRUE((*m)->Prefill(long_task, in.state).ok());
   EXPECT_EQ((*m)->last_token_ids().size(), 48u);
   EXPECT_EQ((*m)->last_token_ids().back(), 198) << "left truncation keeps the trailing newline";
+}
+
+// A bf16 or f16 checkpoint must behave exactly like an f32 one holding the same (rounded) values.
+TEST(SmolVlaBadInput, Bf16AndF16CheckpointsMatchTheirF32Twins) {
+  const std::string src = MakeCheckpoint("sv_dtype_src");
+  auto file = io::SafetensorsFile::Open(src + "/model.safetensors");
+  ASSERT_TRUE(file.ok());
+  std::vector<float> reference;
+  for (DType low : {DType::kBF16, DType::kF16}) {
+    const std::string low_dir = testing::FreshTempDir(low == DType::kBF16 ? "sv_bf16" : "sv_f16");
+    const std::string twin_dir = low_dir + "_f32twin";
+    fs::remove_all(twin_dir);
+    fs::copy(src, low_dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    fs::copy(src, twin_dir, fs::copy_options::recursive);
+    std::vector<Tensor> keep;
+    io::SafetensorsWriter w_low, w_twin;
+    for (const auto& e : (*file)->entries()) {
+      Tensor f = *(*file)->ReadF32(e.name);
+      Tensor lowt = Tensor::Empty(low, e.shape), twin = Tensor::Empty(DType::kF32, e.shape);
+      for (int64_t i = 0; i < f.numel(); ++i) {
+        const uint16_t h = low == DType::kBF16 ? F32ToBf16(f.data<float>()[i]) : F32ToF16(f.data<float>()[i]);
+        lowt.data<uint16_t>()[i] = h;
+        twin.data<float>()[i] = low == DType::kBF16 ? Bf16ToF32(h) : F16ToF32(h);
+      }
+      keep.push_back(lowt);
+      w_low.Add(e.name, keep.back());
+      keep.push_back(twin);
+      w_twin.Add(e.name, keep.back());
+    }
+    ASSERT_TRUE(w_low.Write(low_dir + "/model.safetensors").ok());
+    ASSERT_TRUE(w_twin.Write(twin_dir + "/model.safetensors").ok());
+    std::vector<std::vector<float>> outs;
+    for (const std::string& dir : {low_dir, twin_dir}) {
+      auto m = SmolVlaModel::Load(dir, {});
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+      Inputs in;
+      std::vector<float> noise(5 * 32, 0.25f), actions(5 * 6);
+      ASSERT_TRUE((*m)->Predict(in.frames, "pick up the cube", in.state, noise.data(), actions.data(), nullptr).ok());
+      outs.push_back(actions);
+    }
+    EXPECT_EQ(outs[0], outs[1]) << DTypeName(low);
+  }
 }
 
 }  // namespace
