@@ -17,8 +17,11 @@ SmolVlaModel::~SmolVlaModel() = default;
 Result<std::unique_ptr<SmolVlaModel>> SmolVlaModel::Load(const std::string& dir, const SmolVlaOptions& options) {
   std::unique_ptr<SmolVlaModel> m(new SmolVlaModel());
   m->options_ = options;
-  m->pool_ = ThreadPool(options.threads);
-  m->pool_.BindToCallingThread();
+  auto pick = [&](int block) { return block > 0 ? block : options.threads; };
+  m->vision_pool_ = ThreadPool(pick(options.vision_threads));
+  m->llm_pool_ = ThreadPool(pick(options.llm_threads));
+  m->expert_pool_ = ThreadPool(pick(options.expert_threads));
+  ThreadPool(options.threads).BindToCallingThread();  // weight packing
   EMBODY_ASSIGN_OR_RETURN(m->config_, LoadSmolVlaConfig(dir));
   const SmolVlaConfig& c = m->config_;
 
@@ -88,7 +91,9 @@ Result<std::unique_ptr<SmolVlaModel>> SmolVlaModel::Load(const std::string& dir,
   return m;
 }
 
-void SmolVlaModel::set_threads(int threads) { pool_ = ThreadPool(threads); }
+void SmolVlaModel::set_threads(Block block, int threads) {
+  (block == Block::kVision ? vision_pool_ : block == Block::kLlm ? llm_pool_ : expert_pool_) = ThreadPool(threads);
+}
 
 const std::vector<float>& SmolVlaModel::last_preprocessed_image(size_t camera) const { return last_images_.at(camera); }
 const std::vector<int32_t>& SmolVlaModel::vision_position_ids() const { return vision_->position_ids(); }
@@ -106,7 +111,7 @@ Status SmolVlaModel::EncodeImages(const std::vector<CameraImage>& frames) {
   for (size_t i = 0; i < frames.size(); ++i)
     if (!frames[i].pixels || frames[i].height <= 0 || frames[i].width <= 0)
       return InvalidArgument(c.camera(i).key + ": empty image");
-  pool_.BindToCallingThread();
+  vision_pool_.BindToCallingThread();
   const int64_t per_cam = int64_t{c.tokens_per_image()} * c.vlm.text.hidden;
   for (size_t i = 0; i < frames.size(); ++i) {
     Stopwatch sw;
@@ -137,7 +142,7 @@ Status SmolVlaModel::PrefillTokens(const std::vector<int32_t>& ids, const std::v
   for (int64_t i = 0; i < c.state_dim(); ++i)
     if (!std::isfinite(state[i]))
       return InvalidArgument("observation.state[" + std::to_string(i) + "] is " + (std::isnan(state[i]) ? "NaN" : "infinite"));
-  pool_.BindToCallingThread();
+  llm_pool_.BindToCallingThread();
   Stopwatch sw;
   token_ids_.clear();
   for (size_t i = 0; i < ids.size(); ++i)
@@ -166,7 +171,7 @@ Status SmolVlaModel::PrefillTokens(const std::vector<int32_t>& ids, const std::v
 Status SmolVlaModel::Denoise(const float* noise, float* actions, float* normalized) {
   const SmolVlaConfig& c = config_;
   if (!cache_.valid()) return FailedPrecondition("Denoise: Prefill() must run first");
-  pool_.BindToCallingThread();
+  expert_pool_.BindToCallingThread();
   Stopwatch sw;
   const int64_t n = int64_t{c.chunk_size} * c.max_action_dim;
   if (!noise) {  // standard normal, Box-Muller over the seeded generator

@@ -41,6 +41,8 @@ struct SmolVlaOptions {
   SiglipPositionIds position_ids = SiglipPositionIds::kExact;
   kernels::Backend backend = kernels::Backend::kOneDnn;
   int threads = 0;  // <= 0: all available cores
+  // Per-block thread counts (a scheduler can give the expert its own cores); <= 0: `threads`.
+  int vision_threads = 0, llm_threads = 0, expert_threads = 0;
   // tokenizer.json; empty: <checkpoint>/tokenizer/tokenizer.json, then <checkpoint>/tokenizer.json.
   std::string tokenizer_path;
   // A task longer than tokenizer_max_length tokens is an error unless this is set; LeRobot then
@@ -87,7 +89,9 @@ class SmolVlaModel {
                  const float* noise, float* actions, float* normalized);
 
   const SmolVlaTimes& last_times() const { return times_; }
-  void set_threads(int threads);
+  enum class Block { kVision, kLlm, kExpert };
+  // Threads the block uses from its next call on (<= 0: all available cores).
+  void set_threads(Block block, int threads);
 
   // Intermediates of the last run, for parity checks against LeRobot.
   const std::vector<float>& image_tokens() const { return image_tokens_; }  // [cams * 64, hidden]
@@ -102,7 +106,7 @@ class SmolVlaModel {
 
   SmolVlaConfig config_;
   SmolVlaOptions options_;
-  ThreadPool pool_{1};
+  ThreadPool vision_pool_{1}, llm_pool_{1}, expert_pool_{1};
   WeightTable weights_;
   Normalizer normalizer_;
   std::unique_ptr<BpeTokenizer> tokenizer_;
