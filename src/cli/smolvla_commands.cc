@@ -199,7 +199,7 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   auto model = SmolVlaModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
   const double load_ms = load_sw.ElapsedMs();
-  const size_t rss_after_load = CurrentRssBytes();
+  const size_t rss_after_load = CurrentRssBytes(), peak_after_load = PeakRssBytes();
   const SmolVlaConfig& c = (*model)->config();
   std::vector<std::vector<uint8_t>> pixels(c.num_cameras());
   std::vector<CameraImage> frames;
@@ -241,7 +241,8 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
                 {"load_ms", load_ms}, {"total_ms", Summary(total)},
                 {"blocks", {{"vision_ms", vis}, {"llm_ms", Summary(llm)}, {"expert_ms", Summary(expert)},
                             {"expert_rerun_ms", Summary(expert_rerun)}}},
-                {"rss_after_load_bytes", rss_after_load}, {"peak_rss_bytes", PeakRssBytes()}};
+                {"rss_after_load_bytes", rss_after_load}, {"peak_rss_during_load_bytes", peak_after_load},
+                {"peak_rss_bytes", PeakRssBytes()}};
   if (a.json) {
     PrintJson(j);
     return 0;

@@ -102,7 +102,6 @@ Result<std::unique_ptr<ActEncoder>> ActEncoder::Create(const ActConfig& c, const
                                             c.dim_feedforward, Rows(seq, c.feedforward_activation)));
     EMBODY_ASSIGN_OR_RETURN(L.ff2, MakeProj(w, backend, p + ".linear2.weight", p + ".linear2.bias", 0, d,
                                             Rows(seq, Activation::kNone, true)));
-    EMBODY_ASSIGN_OR_RETURN(L.attn, kernels::MakeAttention(backend, Attn(c, seq, seq, 2 * d, 2 * d)));
     EMBODY_ASSIGN_OR_RETURN(L.norm1, MakeNorm(w, backend, p + ".norm1", seq, d));
     EMBODY_ASSIGN_OR_RETURN(L.norm2, MakeNorm(w, backend, p + ".norm2", seq, d));
     e->layers_.push_back(std::move(L));
@@ -110,6 +109,7 @@ Result<std::unique_ptr<ActEncoder>> ActEncoder::Create(const ActConfig& c, const
   if (c.pre_norm) {
     EMBODY_ASSIGN_OR_RETURN(e->final_norm_, MakeNorm(w, backend, "model.encoder.norm", seq, d));
   }
+  EMBODY_ASSIGN_OR_RETURN(e->attn_, kernels::MakeAttention(backend, Attn(c, seq, seq, 2 * d, 2 * d)));
   return e;
 }
 
@@ -125,7 +125,7 @@ float* ActEncoder::Run(float* x, float* x_alt, const float* pos, const Transform
     AddInto(h, pos, s.pos_sum, n);
     L.qk->Run(s.pos_sum, s.qk);
     L.v->Run(h, s.v);
-    L.attn->Run(s.qk, s.qk + d_, s.v, s.attn);
+    attn_->Run(s.qk, s.qk + d_, s.v, s.attn);
     L.out->Run(s.attn, x_alt, x);  // x_alt = x + out_proj(attn)
     std::swap(x, x_alt);
     if (!pre_norm_) L.norm1->Run(x, x);
@@ -168,14 +168,14 @@ Result<std::unique_ptr<ActDecoder>> ActDecoder::Create(const ActConfig& c, const
                                             c.dim_feedforward, Rows(q, c.feedforward_activation)));
     EMBODY_ASSIGN_OR_RETURN(L.ff2, MakeProj(w, backend, p + ".linear2.weight", p + ".linear2.bias", 0, d,
                                             Rows(q, Activation::kNone, true)));
-    EMBODY_ASSIGN_OR_RETURN(L.sa, kernels::MakeAttention(backend, Attn(c, q, q, 2 * d, 2 * d)));
-    EMBODY_ASSIGN_OR_RETURN(L.ca, kernels::MakeAttention(backend, Attn(c, q, enc_seq, d, d)));
     EMBODY_ASSIGN_OR_RETURN(L.norm1, MakeNorm(w, backend, p + ".norm1", q, d));
     EMBODY_ASSIGN_OR_RETURN(L.norm2, MakeNorm(w, backend, p + ".norm2", q, d));
     EMBODY_ASSIGN_OR_RETURN(L.norm3, MakeNorm(w, backend, p + ".norm3", q, d));
     dec->layers_.push_back(std::move(L));
   }
   EMBODY_ASSIGN_OR_RETURN(dec->final_norm_, MakeNorm(w, backend, "model.decoder.norm", q, d));
+  EMBODY_ASSIGN_OR_RETURN(dec->sa_, kernels::MakeAttention(backend, Attn(c, q, q, 2 * d, 2 * d)));
+  EMBODY_ASSIGN_OR_RETURN(dec->ca_, kernels::MakeAttention(backend, Attn(c, q, enc_seq, d, d)));
   return dec;
 }
 
@@ -193,7 +193,7 @@ float* ActDecoder::Run(const float* enc, const float* enc_pos_sum, const float* 
     AddInto(h, query_pos, s.pos_sum, n);
     L.sa_qk->Run(s.pos_sum, s.qk);
     L.sa_v->Run(h, s.v);
-    L.sa->Run(s.qk, s.qk + d_, s.v, s.attn);
+    sa_->Run(s.qk, s.qk + d_, s.v, s.attn);
     L.sa_out->Run(s.attn, y_alt, y);
     std::swap(y, y_alt);
     h = y;
@@ -208,7 +208,7 @@ float* ActDecoder::Run(const float* enc, const float* enc_pos_sum, const float* 
     L.ca_q->Run(s.pos_sum, s.qk);
     L.ca_k->Run(enc_pos_sum, s.k_cross);
     L.ca_v->Run(enc, s.v_cross);
-    L.ca->Run(s.qk, s.k_cross, s.v_cross, s.attn);
+    ca_->Run(s.qk, s.k_cross, s.v_cross, s.attn);
     L.ca_out->Run(s.attn, y_alt, y);
     std::swap(y, y_alt);
     h = y;

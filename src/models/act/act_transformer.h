@@ -43,10 +43,11 @@ class ActEncoder {
  private:
   struct Layer {
     std::unique_ptr<kernels::LinearOp> qk, v, out, ff1, ff2;
-    std::unique_ptr<kernels::AttentionOp> attn;
     std::unique_ptr<kernels::LayerNormOp> norm1, norm2;
   };
   std::vector<Layer> layers_;
+  // Attention has no weights: one op (and one score buffer) serves every layer.
+  std::unique_ptr<kernels::AttentionOp> attn_;
   std::unique_ptr<kernels::LayerNormOp> final_norm_;  // pre-norm only
   int64_t seq_ = 0, d_ = 0;
   bool pre_norm_ = false;
@@ -64,10 +65,10 @@ class ActDecoder {
  private:
   struct Layer {
     std::unique_ptr<kernels::LinearOp> sa_qk, sa_v, sa_out, ca_q, ca_k, ca_v, ca_out, ff1, ff2;
-    std::unique_ptr<kernels::AttentionOp> sa, ca;
     std::unique_ptr<kernels::LayerNormOp> norm1, norm2, norm3;
   };
   std::vector<Layer> layers_;
+  std::unique_ptr<kernels::AttentionOp> sa_, ca_;  // shared by all layers
   std::unique_ptr<kernels::LayerNormOp> final_norm_;
   int64_t chunk_ = 0, d_ = 0;
   bool pre_norm_ = false;

@@ -106,6 +106,9 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
     EMBODY_ASSIGN_OR_RETURN(Tensor f2w, w.ReadF32(p + "mlp.fc2.weight"));
     EMBODY_ASSIGN_OR_RETURN(Tensor f2b, w.ReadF32(p + "mlp.fc2.bias"));
     EMBODY_ASSIGN_OR_RETURN(L.fc2, Fixed(backend, n, v.intermediate, dv, f2w.data<float>(), f2b.data<float>(), kernels::Activation::kNone, true));
+    e->layers_.push_back(std::move(L));
+  }
+  {
     kernels::AttentionParams ap;
     ap.heads = v.heads;
     ap.head_dim = dv / v.heads;
@@ -113,8 +116,7 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
     ap.ldq = ap.ldk = ap.ldv = 3 * dv;
     ap.ldo = dv;
     ap.scale = 1.0f / std::sqrt(static_cast<float>(ap.head_dim));
-    EMBODY_ASSIGN_OR_RETURN(L.attn, kernels::MakeAttention(backend, ap));
-    e->layers_.push_back(std::move(L));
+    EMBODY_ASSIGN_OR_RETURN(e->attn_, kernels::MakeAttention(backend, ap));
   }
   {
     EMBODY_ASSIGN_OR_RETURN(Tensor g, w.ReadF32(vm + "post_layernorm.weight"));
@@ -130,7 +132,7 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
   e->x_alt_.resize(static_cast<size_t>(n * dv));
   e->h_.resize(static_cast<size_t>(n * dv));
   e->qkv_.resize(static_cast<size_t>(n * 3 * dv));
-  e->attn_.resize(static_cast<size_t>(n * dv));
+  e->attn_out_.resize(static_cast<size_t>(n * dv));
   e->mlp_.resize(static_cast<size_t>(n * v.intermediate));
   e->shuffled_.resize(static_cast<size_t>(n * dv));
   return e;
@@ -157,8 +159,8 @@ void VisionEncoder::Run(const uint8_t* frame, int h, int w, float* tokens) {
   for (Layer& L : layers_) {
     L.ln1->Run(x, h_.data());
     L.qkv->Run(h_.data(), qkv_.data());
-    L.attn->Run(qkv_.data(), qkv_.data() + dv, qkv_.data() + 2 * dv, attn_.data());
-    L.out->Run(attn_.data(), x_alt, x);
+    attn_->Run(qkv_.data(), qkv_.data() + dv, qkv_.data() + 2 * dv, attn_out_.data());
+    L.out->Run(attn_out_.data(), x_alt, x);
     std::swap(x, x_alt);
     L.ln2->Run(x, h_.data());
     L.fc1->Run(h_.data(), mlp_.data());

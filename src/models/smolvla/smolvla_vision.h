@@ -27,8 +27,9 @@ class VisionEncoder {
   struct Layer {
     std::unique_ptr<kernels::LayerNormOp> ln1, ln2;
     std::unique_ptr<kernels::LinearOp> qkv, out, fc1, fc2;
-    std::unique_ptr<kernels::AttentionOp> attn;
   };
+  // Attention has no weights: one op (and one score buffer) serves every layer.
+  std::unique_ptr<kernels::AttentionOp> attn_;
   int size_ = 0, patch_ = 0, grid_ = 0, n_ = 0, dv_ = 0, dt_ = 0, scale_ = 0;
   std::unique_ptr<kernels::LinearOp> patch_embed_, connector_;
   std::vector<float> pos_;  // [n, dv]: the position embedding row of each patch
@@ -36,7 +37,7 @@ class VisionEncoder {
   std::vector<Layer> layers_;
   std::unique_ptr<kernels::LayerNormOp> post_ln_;
   // Scratch.
-  std::vector<float> image_, patches_, x_, x_alt_, h_, qkv_, attn_, mlp_, shuffled_;
+  std::vector<float> image_, patches_, x_, x_alt_, h_, qkv_, attn_out_, mlp_, shuffled_;
 };
 
 }  // namespace embody::models::smolvla

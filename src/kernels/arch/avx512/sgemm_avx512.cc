@@ -32,6 +32,11 @@ bool EnvFlag(const char* name) {
   return pfa;
 }
 
+bool EnvFlag2() {
+  static const bool f = getenv("PFC") && atoi(getenv("PFC"));
+  return f;
+}
+
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // K block size for a given K: equal blocks of at most kKcMax, rounded up to a multiple of 8.
@@ -72,7 +77,7 @@ EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restri
                                float* __restrict c, int64_t ldc, int ncols, const float* __restrict bias,
                                bool load_c) {
   // Pull the C tile towards L1 while the k loop runs; it is needed only in the epilogue.
-  if (load_c) {
+  if (load_c || EnvFlag2()) {
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
@@ -206,6 +211,10 @@ EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, in
   const int64_t nblocks = CeilDiv(p1 - p0, nc_max);
   const int64_t nc = CeilDiv(p1 - p0, nblocks);
   SliverPrefetch pf;
+  static const bool wpf_on = getenv("PFW") && atoi(getenv("PFW"));
+  const float* wpf_cur = nullptr;
+  const float* wpf_end = nullptr;
+  int64_t wpf_per_call = 0;
   for (int64_t jc = p0; jc < p1; jc += nc) {
     const int64_t je = std::min(p1, jc + nc);
     for (int64_t k0 = 0; k0 < k; k0 += kc) {
@@ -213,6 +222,24 @@ EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, in
       const bool first = k0 == 0;
       const float* bias = first ? g.bias : nullptr;
       const bool load_c = !first || g.accumulate;
+      // The W block after this one, prefetched into L2 a slice per micro-kernel call while this
+      // block is in use, so that its first sliver does not wait on DRAM.
+      {
+        const float* nb = nullptr;
+        int64_t nfloats = 0;
+        if (k0 + kc < k) {
+          nb = w.Block(k0 + kc, jc);
+          nfloats = (je - jc) * std::min(kc, k - k0 - kc) * kNr;
+        } else if (je < p1) {
+          const int64_t je2 = std::min(p1, je + nc);
+          nb = w.Block(0, je);
+          nfloats = (je2 - je) * kc * kNr;
+        }
+        wpf_cur = nb;
+        wpf_end = nb + nfloats;
+        const int64_t calls = CeilDiv(m1 - m0, kMr) * (je - jc);
+        wpf_per_call = CeilDiv(nfloats / 16, calls);
+      }
       for (int64_t i = m0; i < m1; i += kMr) {
         const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - i));
         PackA(g.a + i * g.lda + k0, g.lda, mr, kb, abuf);
@@ -229,6 +256,10 @@ EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, in
         float* crow = g.c + i * g.ldc;
         for (int64_t p = jc; p < je; ++p) {
           if (EnvFlag("PFA")) pf.Issue(p - jc);
+          if (wpf_on) {
+            for (int64_t l = 0; l < wpf_per_call && wpf_cur < wpf_end; ++l, wpf_cur += 16)
+              _mm_prefetch(reinterpret_cast<const char*>(wpf_cur), _MM_HINT_T1);
+          }
           const int ncols = static_cast<int>(std::min<int64_t>(kNr, n - p * kNr));
           const int nv = ncols > 16 ? 2 : 1;
           kKernels[nv - 1][mr - 1](abuf, w.Block(k0, p), kb, crow + p * kNr, g.ldc, ncols,
