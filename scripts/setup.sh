@@ -25,3 +25,6 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
+
+# The MuJoCo simulation: MuJoCo from PyPI's mujoco-core wheel into .deps/, EGL + Mesa from Debian.
+"$(dirname "$0")/setup_sim.sh"

@@ -11,5 +11,6 @@ void RegisterInfo(CLI::App& app, std::function<int()>& run);
 void RegisterInfer(CLI::App& app, std::function<int()>& run);
 void RegisterBench(CLI::App& app, std::function<int()>& run);
 void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run);
+void RegisterSim(CLI::App& app, std::function<int()>& run);
 
 }  // namespace embody::cli

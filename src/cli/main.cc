@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   embody::cli::RegisterInfer(app, run);
   embody::cli::RegisterBench(app, run);
   embody::cli::RegisterSeedCheckpoint(app, run);
+#ifdef EMBODY_HAVE_SIM
+  embody::cli::RegisterSim(app, run);
+#endif
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

@@ -1,6 +1,5 @@
 #include "kernels/arch/avx512/sgemm_avx512.h"
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -9,33 +8,31 @@
 #include <new>
 #include <utility>
 
-#define EMBODY_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#if defined(__x86_64__)
+#define EMBODY_SGEMM_X86 1
+#include <immintrin.h>
+#else
+#define EMBODY_SGEMM_X86 0
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace embody::kernels::avx512 {
 
 namespace {
 
-constexpr int kMr = 14;                          // rows of C per micro-kernel call
-constexpr int64_t kNr = PackedWeights::kPanel;   // columns of C per micro-kernel call
-#ifndef KCMAX
-#define KCMAX 384
+constexpr int kMr = 14;                         // rows of C per micro-kernel call
+constexpr int64_t kNr = PackedWeights::kPanel;  // columns of C per micro-kernel call
+constexpr int kKg = 16;                         // k steps per A group (one 64-byte line per row)
+#ifndef EMBODY_SGEMM_KC
+#define EMBODY_SGEMM_KC 384
 #endif
-#ifndef WBLOCK
-#define WBLOCK (1 << 20)
+#ifndef EMBODY_SGEMM_WBLOCK
+#define EMBODY_SGEMM_WBLOCK (1 << 20)
 #endif
-constexpr int64_t kKcMax = KCMAX;                  // K block: packed A sliver 14 x 384 x 4 = 21 KiB (L1)
-constexpr int64_t kWBlockBytes = WBLOCK;        // W block kc x nc target: half of the 2 MiB L2
-
-bool EnvFlag(const char* name) {
-  static const bool pfa = getenv("PFA") && atoi(getenv("PFA"));
-  (void)name;
-  return pfa;
-}
-
-bool EnvFlag2() {
-  static const bool f = getenv("PFC") && atoi(getenv("PFC"));
-  return f;
-}
+constexpr int64_t kKcMax = EMBODY_SGEMM_KC;           // A sliver 14 x 384 x 4 B = 21 KiB: L1
+constexpr int64_t kWBlockBytes = EMBODY_SGEMM_WBLOCK;  // W block: half of the 2 MiB L2
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -46,68 +43,81 @@ int64_t ChooseKc(int64_t k) {
   return std::min(kc, k);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Micro-kernel: C[MR, 16 NV] (+)= A · W over one K block of kb steps, where
-//   A is a packed sliver in groups of 16 k: ap[(g * MR + r) * 16 + t] = A[r][16 g + t]
-//     (the last group zero-padded), and
-//   W is one packed panel slice: wp[k * 32 + j] = W[j][k].
-// load_c adds the existing C; bias (nullable) is added too. Columns >= ncols are not touched.
+// Panels per W block for K blocks of kc: kc x (32 nc) floats within kWBlockBytes.
+int64_t NcMax(int64_t kc) { return std::max<int64_t>(1, kWBlockBytes / (kc * kNr * 4)); }
 
-constexpr int kKg = 16;  // k steps per A group: one 64-byte line per row and group
-
-template <int MR, int NV>
-EMBODY_AVX512 inline void KSteps(const float* __restrict ag, const float* __restrict wg, int steps,
-                                 __m512 (&acc)[MR][NV]) {
-#pragma GCC unroll 4
-  for (int t = 0; t < steps; ++t) {
-    __m512 b[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(wg + t * kNr + 16 * v);
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(ag[r * kKg + t]);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
-    }
+// Whether the micro-kernel can broadcast straight from A's rows (leading dimension lda, kc
+// columns per K block) instead of from a packed copy. The 14 row segments are re-read for every
+// panel, so they must stay in L1 together: count how many of them fall on each of the 64 sets of
+// the L1 (48 KiB, 12 ways) and pack when some set would need more than 8 ways. A leading
+// dimension that is a multiple of 1024 floats (K = 1024, 2048, 3072, 12288) puts all 14 rows on
+// the same sets and is packed; K = 320, 512, 720, 768, 960, 1440, 2560, 3200 run unpacked.
+[[maybe_unused]] bool DirectA(int64_t lda, int64_t kc) {
+  int count[64] = {};
+  const int64_t lines = std::min<int64_t>(64, (kc * 4 + 63) / 64 + 1);  // +1: unaligned rows
+  for (int64_t r = 0; r < kMr; ++r) {
+    const int64_t first = (r * lda * 4 / 64) % 64;
+    for (int64_t l = 0; l < lines; ++l) ++count[(first + l) % 64];
   }
+  return *std::max_element(count, count + 64) <= 8;
 }
 
+void* AllocBytes(size_t bytes) {
+  // Large buffers on 2 MiB boundaries, with a hint for transparent huge pages: the packed W is
+  // streamed by every call and 4 KiB pages cost a page walk (a nested one under virtualisation)
+  // every 4 KiB.
+  const size_t align = bytes >= (size_t{2} << 20) ? (size_t{2} << 20) : 64;
+  const size_t rounded = std::max<size_t>(align, (bytes + align - 1) / align * align);
+  void* p = std::aligned_alloc(align, rounded);
+  if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align > 64) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+// Per-thread A packing buffer, allocated on first use and grown as needed.
+[[maybe_unused]] float* ThreadBuffer(int64_t floats) {
+  struct Buf {
+    float* p = nullptr;
+    int64_t cap = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf buf;
+  if (buf.cap < floats) {
+    std::free(buf.p);
+    buf.p = nullptr;
+    buf.p = static_cast<float*>(AllocBytes(static_cast<size_t>(floats) * 4));
+    buf.cap = floats;
+  }
+  return buf.p;
+}
+
+#if EMBODY_SGEMM_X86
+
+#define EMBODY_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernels: C[MR, 16 NV] (+)= A · W over one K block of kb steps.
+//   W: one packed panel slice, wp[k * 32 + j] = W[j][k] (64-byte aligned).
+//   A: element (r, k) at ap[r * rs + (k / 16) * gs + k % 16], which covers both
+//      - A itself: rs = lda, gs = 16, and
+//      - a packed sliver: rs = 16, gs = MR * 16 (groups of 16 k, one 64-byte line per row).
+// The epilogue adds bias (nullable) and, if load_c, the existing C; columns >= ncols are not
+// touched.
+
+// Masked C update shared by both kernels: C[r][0 .. ncols) = acc + bias (+ C).
 template <int MR, int NV>
-EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restrict wp, int64_t kb,
-                               float* __restrict c, int64_t ldc, int ncols, const float* __restrict bias,
-                               bool load_c) {
-  // Pull the C tile towards L1 while the k loop runs; it is needed only in the epilogue.
-  if (load_c || EnvFlag2()) {
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-      if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
-    }
-  }
-  __m512 acc[MR][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
-
-  const int64_t groups = kb / kKg;
-  for (int64_t g = 0; g < groups; ++g) KSteps<MR, NV>(ap + g * MR * kKg, wp + g * kKg * kNr, kKg, acc);
-  const int rest = static_cast<int>(kb - groups * kKg);
-  if (rest) {
-    const float* ag = ap + groups * MR * kKg;
-    const float* wg = wp + groups * kKg * kNr;
-    for (int t = 0; t < rest; ++t) KSteps<MR, NV>(ag + t, wg + t * kNr, 1, acc);
-  }
-
+EMBODY_AVX512 inline void StoreTile(const __m512 (&acc)[MR][NV], float* __restrict c, int64_t ldc, int ncols,
+                                    const float* __restrict bias, bool load_c) {
   __mmask16 mask[NV];
+  __m512 bv[NV];
 #pragma GCC unroll 2
   for (int v = 0; v < NV; ++v) {
     const int cols = std::clamp(ncols - 16 * v, 0, 16);
     mask[v] = static_cast<__mmask16>((1u << cols) - 1u);
+    bv[v] = bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
   }
-  __m512 bv[NV];
-#pragma GCC unroll 2
-  for (int v = 0; v < NV; ++v) bv[v] = bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     float* cr = c + r * ldc;
@@ -120,49 +130,193 @@ EMBODY_AVX512 void MicroKernel(const float* __restrict ap, const float* __restri
   }
 }
 
-using KernelFn = void (*)(const float*, const float*, int64_t, float*, int64_t, int, const float*, bool);
+// Pulls the C tile towards L1 while the k loop runs; it is needed only in the epilogue.
+template <int MR, int NV>
+EMBODY_AVX512 inline void PrefetchTile(const float* c, int64_t ldc) {
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+  }
+}
+
+// The main kernel, 14 x 32, in inline assembly: with a run-time row stride GCC spills the row
+// pointers and one W vector (it keeps 14 pointers live), costing a load per FMA. Here row r is
+// read at base[r / 5] + {0, rs, 2 rs, 3 rs, 4 rs}[r % 5], i.e. three base and two index registers
+// with x86 [base + index * scale + disp] addressing. Accumulators: zmm0-13 (columns 0-15) and
+// zmm14-27 (columns 16-31); W in zmm28/29; broadcasts alternate zmm30/31.
+#define EMBODY_ROW(addr, r0, r1, bc)                                     \
+  "vbroadcastss " addr ", %%zmm" #bc "\n\t"                              \
+  "vfmadd231ps %%zmm28, %%zmm" #bc ", %%zmm" #r0 "\n\t"                  \
+  "vfmadd231ps %%zmm29, %%zmm" #bc ", %%zmm" #r1 "\n\t"
+#define EMBODY_STEP(D, W0, W1)                                           \
+  "vmovaps " W0 "(%[w]), %%zmm28\n\t"                                    \
+  "vmovaps " W1 "(%[w]), %%zmm29\n\t"                                    \
+  EMBODY_ROW(D "(%[b0])", 0, 14, 30)                                     \
+  EMBODY_ROW(D "(%[b0],%[rs],1)", 1, 15, 31)                             \
+  EMBODY_ROW(D "(%[b0],%[rs],2)", 2, 16, 30)                             \
+  EMBODY_ROW(D "(%[b0],%[rs3],1)", 3, 17, 31)                            \
+  EMBODY_ROW(D "(%[b0],%[rs],4)", 4, 18, 30)                             \
+  EMBODY_ROW(D "(%[b1])", 5, 19, 31)                                     \
+  EMBODY_ROW(D "(%[b1],%[rs],1)", 6, 20, 30)                             \
+  EMBODY_ROW(D "(%[b1],%[rs],2)", 7, 21, 31)                             \
+  EMBODY_ROW(D "(%[b1],%[rs3],1)", 8, 22, 30)                            \
+  EMBODY_ROW(D "(%[b1],%[rs],4)", 9, 23, 31)                             \
+  EMBODY_ROW(D "(%[b2])", 10, 24, 30)                                    \
+  EMBODY_ROW(D "(%[b2],%[rs],1)", 11, 25, 31)                            \
+  EMBODY_ROW(D "(%[b2],%[rs],2)", 12, 26, 30)                            \
+  EMBODY_ROW(D "(%[b2],%[rs3],1)", 13, 27, 31)
+
+EMBODY_AVX512 void Kernel14x32(const float* ap, int64_t rs, int64_t gs, const float* wp, int64_t kb, float* c,
+                               int64_t ldc, int ncols, const float* bias, bool load_c) {
+  if (load_c) PrefetchTile<kMr, 2>(c, ldc);
+  alignas(64) float out[kMr][kNr];
+  const char* b0 = reinterpret_cast<const char*>(ap);
+  const char* b1 = reinterpret_cast<const char*>(ap + 5 * rs);
+  const char* b2 = reinterpret_cast<const char*>(ap + 10 * rs);
+  const float* w = wp;
+  int64_t groups = kb / kKg, rest = kb % kKg;
+  const int64_t rsb = rs * 4, rs3b = 3 * rs * 4, gsb = gs * 4;
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+      "vmovaps %%zmm0, %%zmm1\n\t vmovaps %%zmm0, %%zmm2\n\t vmovaps %%zmm0, %%zmm3\n\t"
+      "vmovaps %%zmm0, %%zmm4\n\t vmovaps %%zmm0, %%zmm5\n\t vmovaps %%zmm0, %%zmm6\n\t"
+      "vmovaps %%zmm0, %%zmm7\n\t vmovaps %%zmm0, %%zmm8\n\t vmovaps %%zmm0, %%zmm9\n\t"
+      "vmovaps %%zmm0, %%zmm10\n\t vmovaps %%zmm0, %%zmm11\n\t vmovaps %%zmm0, %%zmm12\n\t"
+      "vmovaps %%zmm0, %%zmm13\n\t vmovaps %%zmm0, %%zmm14\n\t vmovaps %%zmm0, %%zmm15\n\t"
+      "vmovaps %%zmm0, %%zmm16\n\t vmovaps %%zmm0, %%zmm17\n\t vmovaps %%zmm0, %%zmm18\n\t"
+      "vmovaps %%zmm0, %%zmm19\n\t vmovaps %%zmm0, %%zmm20\n\t vmovaps %%zmm0, %%zmm21\n\t"
+      "vmovaps %%zmm0, %%zmm22\n\t vmovaps %%zmm0, %%zmm23\n\t vmovaps %%zmm0, %%zmm24\n\t"
+      "vmovaps %%zmm0, %%zmm25\n\t vmovaps %%zmm0, %%zmm26\n\t vmovaps %%zmm0, %%zmm27\n\t"
+      "test %[groups], %[groups]\n\t"
+      "jz 2f\n\t"
+      "1:\n\t"  // 16 k steps
+      EMBODY_STEP("0", "0", "64") EMBODY_STEP("4", "128", "192") EMBODY_STEP("8", "256", "320")
+      EMBODY_STEP("12", "384", "448") EMBODY_STEP("16", "512", "576") EMBODY_STEP("20", "640", "704")
+      EMBODY_STEP("24", "768", "832") EMBODY_STEP("28", "896", "960") EMBODY_STEP("32", "1024", "1088")
+      EMBODY_STEP("36", "1152", "1216") EMBODY_STEP("40", "1280", "1344") EMBODY_STEP("44", "1408", "1472")
+      EMBODY_STEP("48", "1536", "1600") EMBODY_STEP("52", "1664", "1728") EMBODY_STEP("56", "1792", "1856")
+      EMBODY_STEP("60", "1920", "1984")
+      "add %[gsb], %[b0]\n\t"
+      "add %[gsb], %[b1]\n\t"
+      "add %[gsb], %[b2]\n\t"
+      "add $2048, %[w]\n\t"
+      "dec %[groups]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[rest], %[rest]\n\t"
+      "jz 4f\n\t"
+      "3:\n\t"  // the last kb % 16 steps, one at a time
+      EMBODY_STEP("0", "0", "64")
+      "add $4, %[b0]\n\t"
+      "add $4, %[b1]\n\t"
+      "add $4, %[b2]\n\t"
+      "add $128, %[w]\n\t"
+      "dec %[rest]\n\t"
+      "jnz 3b\n\t"
+      "4:\n\t"
+      "vmovaps %%zmm0, 0(%[out])\n\t vmovaps %%zmm14, 64(%[out])\n\t"
+      "vmovaps %%zmm1, 128(%[out])\n\t vmovaps %%zmm15, 192(%[out])\n\t"
+      "vmovaps %%zmm2, 256(%[out])\n\t vmovaps %%zmm16, 320(%[out])\n\t"
+      "vmovaps %%zmm3, 384(%[out])\n\t vmovaps %%zmm17, 448(%[out])\n\t"
+      "vmovaps %%zmm4, 512(%[out])\n\t vmovaps %%zmm18, 576(%[out])\n\t"
+      "vmovaps %%zmm5, 640(%[out])\n\t vmovaps %%zmm19, 704(%[out])\n\t"
+      "vmovaps %%zmm6, 768(%[out])\n\t vmovaps %%zmm20, 832(%[out])\n\t"
+      "vmovaps %%zmm7, 896(%[out])\n\t vmovaps %%zmm21, 960(%[out])\n\t"
+      "vmovaps %%zmm8, 1024(%[out])\n\t vmovaps %%zmm22, 1088(%[out])\n\t"
+      "vmovaps %%zmm9, 1152(%[out])\n\t vmovaps %%zmm23, 1216(%[out])\n\t"
+      "vmovaps %%zmm10, 1280(%[out])\n\t vmovaps %%zmm24, 1344(%[out])\n\t"
+      "vmovaps %%zmm11, 1408(%[out])\n\t vmovaps %%zmm25, 1472(%[out])\n\t"
+      "vmovaps %%zmm12, 1536(%[out])\n\t vmovaps %%zmm26, 1600(%[out])\n\t"
+      "vmovaps %%zmm13, 1664(%[out])\n\t vmovaps %%zmm27, 1728(%[out])\n\t"
+      : [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [w] "+r"(w), [groups] "+r"(groups), [rest] "+r"(rest)
+      : [rs] "r"(rsb), [rs3] "r"(rs3b), [gsb] "r"(gsb), [out] "r"(&out[0][0])
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+        "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+  __m512 acc[kMr][2];
+#pragma GCC unroll 16
+  for (int r = 0; r < kMr; ++r) {
+    acc[r][0] = _mm512_load_ps(&out[r][0]);
+    acc[r][1] = _mm512_load_ps(&out[r][16]);
+  }
+  StoreTile<kMr, 2>(acc, c, ldc, ncols, bias, load_c);
+}
+#undef EMBODY_STEP
+#undef EMBODY_ROW
+
+// Remainder slivers (MR < 14 rows), packed only (rs = 16, gs = MR * 16): the offsets are
+// compile-time constants and GCC keeps everything in registers. With fewer than 8 accumulators
+// the FMA latency (4 cycles, 2 ports) would bound the loop, so small tiles (M = 1..3: decoding,
+// the last rows) keep S interleaved sets of accumulators over consecutive k and add them at the
+// end.
+template <int MR, int NV>
+EMBODY_AVX512 inline void PackedStep(const float* __restrict ap, const float* __restrict wp, int64_t k,
+                                     __m512 (&acc)[MR][NV]) {
+  const float* ag = ap + (k / kKg) * MR * kKg + k % kKg;
+  __m512 b[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(wp + k * kNr + 16 * v);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    const __m512 av = _mm512_set1_ps(ag[r * kKg]);
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
+  }
+}
+
+template <int MR, int NV>
+EMBODY_AVX512 void KernelPacked(const float* __restrict ap, const float* __restrict wp, int64_t kb,
+                                float* __restrict c, int64_t ldc, int ncols, const float* __restrict bias,
+                                bool load_c) {
+  constexpr int S = MR * NV >= 8 ? 1 : (8 + MR * NV - 1) / (MR * NV);
+  if (load_c) PrefetchTile<MR, NV>(c, ldc);
+  __m512 acc[S][MR][NV];
+#pragma GCC unroll 8
+  for (int q = 0; q < S; ++q)
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[q][r][v] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + S <= kb; k += S)
+#pragma GCC unroll 8
+    for (int q = 0; q < S; ++q) PackedStep<MR, NV>(ap, wp, k + q, acc[q]);
+  for (; k < kb; ++k) PackedStep<MR, NV>(ap, wp, k, acc[0]);
+#pragma GCC unroll 8
+  for (int q = 1; q < S; ++q)
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_add_ps(acc[0][r][v], acc[q][r][v]);
+  StoreTile<MR, NV>(acc[0], c, ldc, ncols, bias, load_c);
+}
+
+using PackedFn = void (*)(const float*, const float*, int64_t, float*, int64_t, int, const float*, bool);
 
 template <int NV, int... R>
 constexpr auto MakeTable(std::integer_sequence<int, R...>) {
-  return std::array<KernelFn, sizeof...(R)>{&MicroKernel<R + 1, NV>...};
+  return std::array<PackedFn, sizeof...(R)>{&KernelPacked<R + 1, NV>...};
 }
-// kKernels[nv - 1][mr - 1]
-const std::array<std::array<KernelFn, kMr>, 2> kKernels = {
-    MakeTable<1>(std::make_integer_sequence<int, kMr>{}), MakeTable<2>(std::make_integer_sequence<int, kMr>{})};
+// kPackedKernels[nv - 1][mr - 1], mr < 14
+const std::array<std::array<PackedFn, kMr - 1>, 2> kPackedKernels = {
+    MakeTable<1>(std::make_integer_sequence<int, kMr - 1>{}), MakeTable<2>(std::make_integer_sequence<int, kMr - 1>{})};
 
 // ---------------------------------------------------------------------------------------------
-// A packing: rows [0, mr) x k [0, kb) of a (leading dimension lda) into the grouped sliver layout
-// of MicroKernel. Each (row, group) is one 64-byte copy: no transposition, close to memcpy speed.
+// A packing: rows [0, mr) x k [0, kb) of a (leading dimension lda) into dst[(g * mr + r) * 16 + t]
+// = a[r][16 g + t], the last group zero-padded. Each (row, group) is one 64-byte copy: no
+// transposition, close to memcpy speed.
 
 EMBODY_AVX512 void PackA(const float* __restrict a, int64_t lda, int mr, int64_t kb, float* __restrict dst) {
   const int64_t groups = kb / kKg;
   for (int64_t g = 0; g < groups; ++g)
-    for (int r = 0; r < mr; ++r)
-      _mm512_store_ps(dst + (g * mr + r) * kKg, _mm512_loadu_ps(a + r * lda + g * kKg));
+    for (int r = 0; r < mr; ++r) _mm512_store_ps(dst + (g * mr + r) * kKg, _mm512_loadu_ps(a + r * lda + g * kKg));
   const int rest = static_cast<int>(kb - groups * kKg);
   if (rest) {
     const __mmask16 m = static_cast<__mmask16>((1u << rest) - 1u);
     for (int r = 0; r < mr; ++r)
       _mm512_store_ps(dst + (groups * mr + r) * kKg, _mm512_maskz_loadu_ps(m, a + r * lda + groups * kKg));
   }
-}
-
-// Per-thread A packing buffer, allocated on first use and grown as needed.
-float* ThreadBuffer(int64_t floats) {
-  struct Buf {
-    float* p = nullptr;
-    int64_t cap = 0;
-    ~Buf() { std::free(p); }
-  };
-  thread_local Buf buf;
-  if (buf.cap < floats) {
-    std::free(buf.p);
-    const size_t bytes = static_cast<size_t>((floats * 4 + 63) / 64 * 64);
-    buf.p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!buf.p) throw std::bad_alloc();
-    buf.cap = floats;
-  }
-  return buf.p;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,29 +330,7 @@ struct Args {
   bool accumulate;
   float* c;
   int64_t ldc;
-};
-
-// Prefetches the rows of the A sliver packed next into L2, a slice per micro-kernel call, so
-// that PackA reads from L2 instead of waiting on L3/DRAM for 14 separate rows.
-struct SliverPrefetch {
-  const float* a = nullptr;  // first row, first k
-  int64_t lda = 0;
-  int64_t rows = 0, lines_per_row = 0, per_call = 0;
-
-  void Set(const float* a_, int64_t lda_, int64_t rows_, int64_t kb, int64_t calls) {
-    a = a_;
-    lda = lda_;
-    rows = rows_;
-    lines_per_row = (kb * 4 + 63) / 64 + 1;  // +1: the rows need not start on a line
-    per_call = CeilDiv(rows * lines_per_row, std::max<int64_t>(1, calls));
-  }
-  void Issue(int64_t call) const {
-    const int64_t total = rows * lines_per_row;
-    for (int64_t l = call * per_call, e = std::min(total, l + per_call); l < e; ++l) {
-      const int64_t r = l / lines_per_row, x = l % lines_per_row;
-      _mm_prefetch(reinterpret_cast<const char*>(a + r * lda) + 64 * x, _MM_HINT_T1);
-    }
-  }
+  bool direct;  // full slivers broadcast from A itself (DirectA)
 };
 
 EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
@@ -206,15 +338,8 @@ EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, in
   const PackedWeights& w = *g.w;
   const int64_t n = w.n(), k = w.k(), kc = w.kc();
   float* abuf = ThreadBuffer(kMr * CeilDiv(kc, kKg) * kKg);
-  // Panels per W block: kc x (32 nc) floats within kWBlockBytes, blocks of equal size.
-  const int64_t nc_max = std::max<int64_t>(1, kWBlockBytes / (kc * kNr * 4));
-  const int64_t nblocks = CeilDiv(p1 - p0, nc_max);
-  const int64_t nc = CeilDiv(p1 - p0, nblocks);
-  SliverPrefetch pf;
-  static const bool wpf_on = getenv("PFW") && atoi(getenv("PFW"));
-  const float* wpf_cur = nullptr;
-  const float* wpf_end = nullptr;
-  int64_t wpf_per_call = 0;
+  const int64_t nc_max = NcMax(kc);
+  const int64_t nc = CeilDiv(p1 - p0, CeilDiv(p1 - p0, nc_max));  // equal W blocks
   for (int64_t jc = p0; jc < p1; jc += nc) {
     const int64_t je = std::min(p1, jc + nc);
     for (int64_t k0 = 0; k0 < k; k0 += kc) {
@@ -222,87 +347,72 @@ EMBODY_AVX512 void RunRect(const Args& g, int64_t m0, int64_t m1, int64_t p0, in
       const bool first = k0 == 0;
       const float* bias = first ? g.bias : nullptr;
       const bool load_c = !first || g.accumulate;
-      // The W block after this one, prefetched into L2 a slice per micro-kernel call while this
-      // block is in use, so that its first sliver does not wait on DRAM.
-      {
-        const float* nb = nullptr;
-        int64_t nfloats = 0;
-        if (k0 + kc < k) {
-          nb = w.Block(k0 + kc, jc);
-          nfloats = (je - jc) * std::min(kc, k - k0 - kc) * kNr;
-        } else if (je < p1) {
-          const int64_t je2 = std::min(p1, je + nc);
-          nb = w.Block(0, je);
-          nfloats = (je2 - je) * kc * kNr;
-        }
-        wpf_cur = nb;
-        wpf_end = nb + nfloats;
-        const int64_t calls = CeilDiv(m1 - m0, kMr) * (je - jc);
-        wpf_per_call = CeilDiv(nfloats / 16, calls);
-      }
       for (int64_t i = m0; i < m1; i += kMr) {
         const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - i));
-        PackA(g.a + i * g.lda + k0, g.lda, mr, kb, abuf);
-        // The sliver after this one, in loop order.
-        if (i + kMr < m1) {
-          pf.Set(g.a + (i + kMr) * g.lda + k0, g.lda, std::min<int64_t>(kMr, m1 - i - kMr), kb, je - jc);
-        } else if (k0 + kc < k) {
-          pf.Set(g.a + m0 * g.lda + k0 + kc, g.lda, std::min<int64_t>(kMr, m1 - m0), std::min(kc, k - k0 - kc), je - jc);
-        } else if (je < p1) {
-          pf.Set(g.a + m0 * g.lda, g.lda, std::min<int64_t>(kMr, m1 - m0), kc, je - jc);
-        } else {
-          pf.rows = 0;
-        }
+        const float* arow = g.a + i * g.lda + k0;
+        const bool direct = g.direct && mr == kMr;
+        if (!direct) PackA(arow, g.lda, mr, kb, abuf);
         float* crow = g.c + i * g.ldc;
         for (int64_t p = jc; p < je; ++p) {
-          if (EnvFlag("PFA")) pf.Issue(p - jc);
-          if (wpf_on) {
-            for (int64_t l = 0; l < wpf_per_call && wpf_cur < wpf_end; ++l, wpf_cur += 16)
-              _mm_prefetch(reinterpret_cast<const char*>(wpf_cur), _MM_HINT_T1);
-          }
           const int ncols = static_cast<int>(std::min<int64_t>(kNr, n - p * kNr));
-          const int nv = ncols > 16 ? 2 : 1;
-          kKernels[nv - 1][mr - 1](abuf, w.Block(k0, p), kb, crow + p * kNr, g.ldc, ncols,
-                                   bias ? bias + p * kNr : nullptr, load_c);
+          const float* wp = w.Block(k0, p);
+          const float* bp = bias ? bias + p * kNr : nullptr;
+          if (mr == kMr) {
+            // A half panel (ncols <= 16) also runs here: its zero-padded columns are masked off.
+            if (direct) {
+              Kernel14x32(arow, g.lda, kKg, wp, kb, crow + p * kNr, g.ldc, ncols, bp, load_c);
+            } else {
+              Kernel14x32(abuf, kKg, kMr * kKg, wp, kb, crow + p * kNr, g.ldc, ncols, bp, load_c);
+            }
+          } else {
+            const int nv = ncols > 16 ? 2 : 1;
+            kPackedKernels[nv - 1][mr - 1](abuf, wp, kb, crow + p * kNr, g.ldc, ncols, bp, load_c);
+          }
         }
       }
     }
   }
 }
 
+#undef EMBODY_AVX512
+
+#endif  // EMBODY_SGEMM_X86
+
 // ---------------------------------------------------------------------------------------------
-// Static partition of the M x N plane into a tm x tn grid.
+// Static partition of the M x N plane into a tm x tn grid of rectangles.
 
 struct Grid {
   int tm = 1, tn = 1;
 };
 
-// Rows of the largest share when `units` units of `size` (last one partial: total `extent`) are
-// split into `parts` contiguous runs as evenly as possible.
+// Largest share when `extent` (in units of `size`, the last one partial) is split into `parts`
+// contiguous runs of whole units as evenly as possible.
 int64_t LargestShare(int64_t extent, int64_t size, int parts) {
   const int64_t units = CeilDiv(extent, size);
   return std::min(extent, CeilDiv(units, parts) * size);
 }
 
-Grid ChooseGrid(int64_t m, int64_t n, int64_t k, int64_t kc, int threads) {
+[[maybe_unused]] Grid ChooseGrid(int64_t m, int64_t n, int64_t k, int64_t kc, bool direct, int threads) {
   Grid best;
   double best_cost = -1;
-  const int64_t nc_max = std::max<int64_t>(1, kWBlockBytes / (kc * kNr * 4));
   for (int tm = 1; tm <= threads; ++tm) {
-    if (threads % tm) continue;
-    const int tn = threads / tm;
-    const int64_t rows = LargestShare(m, kMr, tm);
-    const int64_t cols = LargestShare(n, kNr, tn);
-    if (CeilDiv(m, kMr) < tm || CeilDiv(n, kNr) < tn) continue;  // idle threads
-    // Cycles of the busiest thread: FMAs (32 flops/cycle), A packing (~1 element/cycle, once
-    // per W block), W streaming (~16 bytes/cycle from L3/DRAM).
-    const double compute = static_cast<double>(rows) * static_cast<double>(CeilDiv(cols, 16) * 16) * k / 32.0;
-    const double pack = static_cast<double>(rows) * k * CeilDiv(CeilDiv(cols, kNr), nc_max);
-    const double wload = static_cast<double>(cols) * k / 4.0;
-    const double cost = compute + pack + wload;
-    if (best_cost < 0 || cost < best_cost) {
-      best_cost = cost;
-      best = Grid{tm, tn};
+    for (int tn = 1; tm * tn <= threads; ++tn) {
+      if (CeilDiv(m, kMr) < tm || CeilDiv(n, kNr) < tn) continue;  // some thread would idle
+      const int64_t rows = LargestShare(m, kMr, tm);
+      const int64_t cols = LargestShare(n, kNr, tn);
+      // Cycles of the busiest thread: FMAs (32 flops per cycle on 16-column halves); reading
+      // A (~1 element per cycle, once per W block: packing, or the first panel's misses when
+      // unpacked); streaming its W (~16 bytes per cycle from L3/DRAM); plus ~2000 cycles of
+      // fork/join per thread, so that ties go to fewer threads.
+      const double compute = static_cast<double>(rows) * static_cast<double>(CeilDiv(cols, 16) * 16) * k / 32.0;
+      const double reads_a =
+          static_cast<double>(rows) * k * CeilDiv(CeilDiv(cols, kNr), NcMax(kc)) * (direct ? 0.5 : 1.0);
+      const double reads_w = static_cast<double>(cols) * k / 4.0;
+      const double cost = compute + reads_a + reads_w + 2000.0 * tm * tn;
+      if (best_cost < 0 || cost < best_cost) {
+        best_cost = cost;
+        best = Grid{tm, tn};
+      }
     }
   }
   return best;
@@ -317,19 +427,16 @@ PackedWeights PackedWeights::Pack(const float* w, int64_t n, int64_t k) {
   pw.kc_ = ChooseKc(k);
   pw.panels_ = CeilDiv(n, kNr);
   const size_t floats = static_cast<size_t>(pw.panels_ * kNr * k);
-  const size_t bytes = (floats * 4 + 63) / 64 * 64;
-  pw.data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes)));
-  if (!pw.data_) throw std::bad_alloc();
+  pw.data_.reset(static_cast<float*>(AllocBytes(floats * 4)));
   float* d = pw.data_.get();
   for (int64_t k0 = 0; k0 < k; k0 += pw.kc_) {
     const int64_t kb = std::min(pw.kc_, k - k0);
     for (int64_t p = 0; p < pw.panels_; ++p) {
       float* blk = d + k0 * kNr * pw.panels_ + p * kb * kNr;
-      for (int64_t t = 0; t < kb; ++t)
-        for (int64_t j = 0; j < kNr; ++j) {
-          const int64_t col = p * kNr + j;
-          blk[t * kNr + j] = col < n ? w[col * k + k0 + t] : 0.0f;
-        }
+      for (int64_t j = 0; j < kNr; ++j) {
+        const int64_t col = p * kNr + j;
+        for (int64_t t = 0; t < kb; ++t) blk[t * kNr + j] = col < n ? w[col * k + k0 + t] : 0.0f;
+      }
     }
   }
   return pw;
@@ -337,21 +444,22 @@ PackedWeights PackedWeights::Pack(const float* w, int64_t n, int64_t k) {
 
 void Gemm(const float* a, int64_t m, int64_t lda, const PackedWeights& w, const float* bias, bool accumulate,
           float* c, int64_t ldc) {
+#if EMBODY_SGEMM_X86
   if (m <= 0 || w.n() <= 0) return;
-  const Args g{a, lda, &w, bias, accumulate, c, ldc};
   const int64_t n = w.n(), k = w.k();
-  // Below ~4 MFLOP per thread the fork/join (a few microseconds) outweighs the split.
+  const Args g{a, lda, &w, bias, accumulate, c, ldc, DirectA(lda, w.kc())};
+  // Below ~1 MFLOP per thread (a few microseconds) the fork/join outweighs the split; small-M
+  // products stream W from memory, which two cores do faster than one.
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   int threads = std::max(1, omp_get_max_threads());
-  threads = static_cast<int>(std::min<double>(threads, std::max(1.0, flops / 4e6)));
-  const Grid grid = ChooseGrid(m, n, k, w.kc(), threads);
+  threads = static_cast<int>(std::min<double>(threads, std::max(1.0, flops / 1e6)));
+  const Grid grid = ChooseGrid(m, n, k, w.kc(), g.direct, threads);
   const int used = grid.tm * grid.tn;
   const int64_t mu = CeilDiv(m, kMr), nu = w.panels();
   auto run = [&](int t) {
-    const int tm = t / grid.tn, tn = t % grid.tn;
-    const int64_t r0 = std::min(m, mu * tm / grid.tm * kMr), r1 = std::min(m, mu * (tm + 1) / grid.tm * kMr);
-    const int64_t q0 = nu * tn / grid.tn, q1 = nu * (tn + 1) / grid.tn;
-    RunRect(g, r0, r1, q0, q1);
+    const int ti = t / grid.tn, tj = t % grid.tn;
+    const int64_t r0 = std::min(m, mu * ti / grid.tm * kMr), r1 = std::min(m, mu * (ti + 1) / grid.tm * kMr);
+    RunRect(g, r0, r1, nu * tj / grid.tn, nu * (tj + 1) / grid.tn);
   };
   if (used == 1) {
     run(0);
@@ -362,16 +470,24 @@ void Gemm(const float* a, int64_t m, int64_t lda, const PackedWeights& w, const 
     const int t = omp_get_thread_num();
     if (omp_get_num_threads() == used) {
       run(t);
-    } else if (t == 0) {  // fewer threads than asked (nested region, limits): do it all here
+    } else if (t == 0) {  // fewer threads than asked (nested region, thread limit): do it all here
       for (int i = 0; i < used; ++i) run(i);
     }
   }
+#else
+  (void)a, (void)m, (void)lda, (void)w, (void)bias, (void)accumulate, (void)c, (void)ldc;
+  std::abort();  // REQUIRES: Available()
+#endif
 }
 
 bool Available() {
+#if EMBODY_SGEMM_X86
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
 }
 
 }  // namespace embody::kernels::avx512

@@ -112,6 +112,17 @@ TEST_F(SgemmAvx512, LeadingDimensionsBiasAccumulate) {
     }
 }
 
+TEST_F(SgemmAvx512, UnpackedAndPackedA) {
+  // Full 14-row slivers broadcast from A itself unless lda maps the rows onto the same L1 sets
+  // (multiples of 1024 floats), where A is packed first; both paths, with row remainders, K
+  // remainders (kb % 16) and several K blocks.
+  for (int64_t lda : {0, 1024, 1040, 2048, 3072})
+    for (int64_t k : {100, 777})
+      if (lda == 0 || lda >= k) Check({33, k, 70, lda, 0, true, false});
+  Check({47, 2048, 64});
+  Check({29, 3072, 40, 0, 0, false, true});
+}
+
 TEST_F(SgemmAvx512, ModelShapes) {
   Check({902, 512, 3200, 0, 0, true, false});
   Check({241, 960, 1600, 0, 0, true, true});
