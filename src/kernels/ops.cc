@@ -1,11 +1,20 @@
 #include "kernels/ops.h"
 
+#include <vector>
+
+#include "kernels/fast_linear.h"
 #include "kernels/onednn/ops_onednn.h"
 #include "kernels/ref/ops_ref.h"
 
 namespace embody::kernels {
 
 const char* BackendName(Backend b) { return b == Backend::kReference ? "reference" : "onednn"; }
+
+const char* LinearImplementation(Backend b) {
+  if (b == Backend::kReference) return "reference";
+  static const bool avx512 = MakeAvx512Linear(LinearParams{1, 1, 1}, std::vector<float>{0.f}.data(), nullptr) != nullptr;
+  return avx512 ? "embody avx512 gemm" : "onednn";
+}
 
 Result<Backend> ParseBackend(const std::string& name) {
   if (name == "reference" || name == "ref") return Backend::kReference;
@@ -24,6 +33,7 @@ Status CheckPositive(const char* op, std::initializer_list<int64_t> dims) {
 Result<std::unique_ptr<LinearOp>> MakeLinear(Backend b, const LinearParams& p, const float* w, const float* bias) {
   EMBODY_TRY(CheckPositive("linear", {p.m, p.k, p.n}));
   if (b == Backend::kReference) return ref::MakeLinear(p, w, bias);
+  if (auto fast = MakeAvx512Linear(p, w, bias)) return fast;
   return onednn::MakeLinear(p, w, bias);
 }
 
@@ -33,6 +43,7 @@ Result<std::unique_ptr<LinearOp>> MakeDynamicLinear(Backend b, const LinearParam
   if (p.residual && p.act != Activation::kNone)
     return InvalidArgument("dynamic linear: a residual cannot follow an activation");
   if (b == Backend::kReference) return ref::MakeLinear(p, w, bias);
+  if (auto fast = MakeAvx512Linear(p, w, bias)) return fast;
   return onednn::MakeDynamicLinear(p, w, bias);
 }
 

@@ -27,6 +27,8 @@ namespace embody::kernels {
 
 enum class Backend { kReference, kOneDnn };
 const char* BackendName(Backend b);
+// Which GEMM the backend's linear layers use on this CPU (for benchmark logs).
+const char* LinearImplementation(Backend b);
 Result<Backend> ParseBackend(const std::string& name);
 
 enum class Activation {
