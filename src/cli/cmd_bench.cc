@@ -104,6 +104,7 @@ int RunBench(const BenchArgs& a) {
                 {"policy", "act"},
                 {"backend", kernels::BackendName(*backend)},
                 {"winograd", opt.winograd},
+                {"gemm", kernels::LinearImplementation(*backend)},
                 {"threads", threads},
                 {"cameras", c.num_cameras()},
                 {"image", {h, w}},
@@ -120,9 +121,10 @@ int RunBench(const BenchArgs& a) {
     PrintJson(j);
     return 0;
   }
-  std::printf("ACT  %zu camera(s) %lldx%lld, %lld tokens, backend %s, %d thread(s), %d runs (+%d warmup)\n",
+  std::printf("ACT  %zu camera(s) %lldx%lld, %lld tokens, backend %s (%s%s), %d thread(s), %d runs (+%d warmup)\n",
               c.num_cameras(), static_cast<long long>(h), static_cast<long long>(w),
-              static_cast<long long>(model.sequence_length()), kernels::BackendName(*backend), threads, a.runs, a.warmup);
+              static_cast<long long>(model.sequence_length()), kernels::BackendName(*backend),
+              kernels::LinearImplementation(*backend), opt.winograd ? ", winograd conv" : "", threads, a.runs, a.warmup);
   std::printf("  %-22s %10s %10s\n", "block", "median ms", "p90 ms");
   for (size_t k = 0; k < backbone.size(); ++k) {
     const LatencySummary s = Summarize(backbone[k]);

@@ -236,6 +236,7 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   for (const auto& v : vision) vis.push_back(Summary(v));
   const int threads = ThreadPool(a.threads).threads();
   io::Json j = {{"checkpoint", a.checkpoint}, {"policy", "smolvla"}, {"backend", kernels::BackendName(*backend)},
+                {"gemm", kernels::LinearImplementation(*backend)},
                 {"threads", threads}, {"cameras", c.num_cameras()}, {"steps", c.num_steps}, {"runs", a.runs},
                 {"tokens", (*model)->last_token_ids().size()}, {"prefix_length", (*model)->prefix_cache().length},
                 {"load_ms", load_ms}, {"total_ms", Summary(total)},
@@ -247,9 +248,9 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
     PrintJson(j);
     return 0;
   }
-  std::printf("SmolVLA  %zu camera(s), prefix %lld tokens, %d steps, backend %s, %d thread(s), %d runs (+%d warmup)\n",
+  std::printf("SmolVLA  %zu camera(s), prefix %lld tokens, %d steps, backend %s (%s), %d thread(s), %d runs (+%d warmup)\n",
               c.num_cameras(), static_cast<long long>((*model)->prefix_cache().length), c.num_steps,
-              kernels::BackendName(*backend), threads, a.runs, a.warmup);
+              kernels::BackendName(*backend), kernels::LinearImplementation(*backend), threads, a.runs, a.warmup);
   std::printf("  %-24s %10s %10s\n", "block", "median ms", "p90 ms");
   for (size_t k = 0; k < vision.size(); ++k) {
     const LatencySummary s = Summarize(vision[k]);
