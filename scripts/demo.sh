@@ -1,13 +1,40 @@
 #!/usr/bin/env bash
-# The main job as it stands: set up, build, make a LeRobot-layout ACT checkpoint (3 cameras
-# 480x640, seeded weights: real ones cannot be downloaded here), inspect it, run it, benchmark it.
+# The main job as it stands: set up, build, then
+#   1. ACT: make a 3-camera 480x640 checkpoint in LeRobot's layout (seeded weights: real ones
+#      cannot be downloaded here), inspect it, run it, benchmark it;
+#   2. SmolVLA: the same for smolvla_base's architecture with one camera;
+#   3. the MuJoCo tea-bag task: the scripted expert on every cluster, and a contact sheet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh build
-CKPT=${CKPT:-build/demo/act_3cam}
-[ -f "$CKPT/model.safetensors" ] || ./build/embody seed-checkpoint -o "$CKPT" --cameras top,gripper,left --height 480 --width 640
-echo; echo "== embody info"; ./build/embody info "$CKPT"
-echo; echo "== embody infer (seeded camera frames and state), first rows of the chunk"
-./build/embody infer "$CKPT" --seeded-inputs | head -6
-echo; echo "== embody bench"; ./build/embody bench "$CKPT" --threads "$(nproc)" --runs 7
+OUT=${OUT:-build/demo}
+mkdir -p "$OUT"
+E=./build/embody
+
+ACT="$OUT/act_3cam"
+[ -f "$ACT/model.safetensors" ] || $E seed-checkpoint -o "$ACT" --cameras top,gripper,left --height 480 --width 640
+echo; echo "== ACT: embody info"; $E info "$ACT"
+echo; echo "== ACT: embody infer (seeded camera frames and state), first rows of the chunk"
+$E infer "$ACT" --seeded-inputs | sed -n '1,6p'
+echo; echo "== ACT: embody bench"; $E bench "$ACT" --threads "$(nproc)" --runs 7
+
+SHARED_TOKENIZER="../shared/data/smolvlm2-tokenizer"
+if [ -f "$SHARED_TOKENIZER/tokenizer.json" ]; then
+  SV="$OUT/smolvla_1cam"
+  [ -f "$SV/model.safetensors" ] || $E seed-checkpoint --policy smolvla -o "$SV" --cameras top --height 480 --width 640 \
+    --tokenizer-dir "$SHARED_TOKENIZER"
+  echo; echo "== SmolVLA: embody info"; $E info "$SV"
+  echo; echo "== SmolVLA: embody infer --task ..., first rows of the chunk"
+  $E infer "$SV" --seeded-inputs --task "put the tea bag in the mug" | sed -n '1,6p'
+  echo; echo "== SmolVLA: embody bench (per block)"; $E bench "$SV" --threads "$(nproc)" --runs 2 --warmup 1
+else
+  echo "(SmolVLA demo skipped: $SHARED_TOKENIZER not found)"
+fi
+
+if $E sim --help >/dev/null 2>&1; then
+  echo; echo "== Simulation: scripted expert, 3 episodes in each of the 11 clusters"
+  $E sim --episodes 3 --cluster all | sed -n '$p'
+  $E sim --show "$OUT/tea_bag_task.png"
+  echo "contact sheet of the three cameras: $OUT/tea_bag_task.png"
+fi
