@@ -62,17 +62,9 @@ int RunInfer(const InferArgs& a) {
   if (!model.ok()) return Fail(model.status());
   const ActConfig& c = (*model)->config();
 
-  // Images by camera name: "top=path.png" or "observation.images.top=path.png".
-  std::map<std::string, io::Image> by_camera;
-  for (const auto& spec : a.images) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos) return Fail(InvalidArgument("--image " + spec + ": expected CAMERA=PATH"));
-    std::string cam = spec.substr(0, eq);
-    if (cam.rfind("observation.", 0) != 0) cam = "observation.images." + cam;
-    auto img = io::LoadImage(spec.substr(eq + 1));
-    if (!img.ok()) return Fail(img.status());
-    by_camera[cam] = std::move(*img);
-  }
+  auto loaded_images = LoadCameraImages(a.images);
+  if (!loaded_images.ok()) return Fail(loaded_images.status());
+  std::map<std::string, io::Image> by_camera = std::move(*loaded_images);
   std::vector<io::Image> seeded;
   ActObservation obs;
   for (size_t i = 0; i < c.num_cameras(); ++i) {

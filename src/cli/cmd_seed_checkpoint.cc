@@ -14,6 +14,7 @@ struct SeedArgs {
   std::string out;
   std::string policy = "act";
   std::string tokenizer_dir;
+  std::vector<std::string> cameras;  // empty: the policy's default camera names
   int vlm_layers = 16;
   models::act::SeededActSpec spec;
   std::string dtype = "f32";
@@ -23,7 +24,7 @@ struct SeedArgs {
 int RunSeed(SeedArgs a) {
   if (a.policy == "smolvla") {
     models::smolvla::SeededSmolVlaSpec s;
-    if (!a.spec.cameras.empty() && a.spec.cameras != models::act::SeededActSpec{}.cameras) s.cameras = a.spec.cameras;
+    if (!a.cameras.empty()) s.cameras = a.cameras;
     s.height = a.spec.height;
     s.width = a.spec.width;
     s.state_dim = a.spec.state_dim;
@@ -36,6 +37,7 @@ int RunSeed(SeedArgs a) {
     return 0;
   }
   if (a.policy != "act") return Fail(InvalidArgument("--policy must be act or smolvla"));
+  if (!a.cameras.empty()) a.spec.cameras = a.cameras;
   if (a.dtype != "f32" && a.dtype != "bf16") return Fail(InvalidArgument("--dtype must be f32 or bf16"));
   if (a.layout != "processor" && a.layout != "legacy") return Fail(InvalidArgument("--layout must be processor or legacy"));
   a.spec.bf16 = a.dtype == "bf16";
@@ -53,7 +55,8 @@ void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--policy", a->policy, "act or smolvla");
   sub->add_option("--tokenizer-dir", a->tokenizer_dir, "smolvla: folder with the SmolVLM2 tokenizer.json");
   sub->add_option("--vlm-layers", a->vlm_layers, "smolvla: num_vlm_layers");
-  sub->add_option("--cameras", a->spec.cameras, "Camera names")->delimiter(',');
+  sub->add_option("--cameras", a->cameras, "Camera names (act: top,gripper,left; smolvla: camera1,camera2,camera3)")
+      ->delimiter(',');
   sub->add_option("--height", a->spec.height, "Image height");
   sub->add_option("--width", a->spec.width, "Image width");
   sub->add_option("--state-dim", a->spec.state_dim, "observation.state size (0: none)");

@@ -58,6 +58,18 @@ std::string FormatBytes(double b) {
   return buf;
 }
 
+Result<std::map<std::string, io::Image>> LoadCameraImages(const std::vector<std::string>& specs) {
+  std::map<std::string, io::Image> images;
+  for (const auto& spec : specs) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos) return InvalidArgument("--image " + spec + ": expected CAMERA=PATH");
+    std::string cam = spec.substr(0, eq);
+    if (cam.rfind("observation.", 0) != 0) cam = "observation.images." + cam;
+    EMBODY_ASSIGN_OR_RETURN(images[cam], io::LoadImage(spec.substr(eq + 1)));
+  }
+  return images;
+}
+
 void PrintJson(const io::Json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 }  // namespace embody::cli

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <map>
+
 #include "core/status.h"
+#include "io/image.h"
 #include "io/json_file.h"
 
 namespace embody::cli {
@@ -28,6 +31,9 @@ class Progress {
   bool tty_;
 };
 std::string FormatBytes(double bytes);
+// Decodes `--image CAMERA=PATH` arguments into images keyed by feature name; a bare CAMERA
+// becomes "observation.images.CAMERA".
+Result<std::map<std::string, io::Image>> LoadCameraImages(const std::vector<std::string>& specs);
 void PrintJson(const io::Json& j);
 
 }  // namespace embody::cli

@@ -117,16 +117,9 @@ int RunInferSmolVla(const SmolVlaInferArgs& a) {
   auto model = SmolVlaModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
   const SmolVlaConfig& c = (*model)->config();
-  std::map<std::string, io::Image> images;
-  for (const auto& spec : a.images) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos) return Fail(InvalidArgument("--image " + spec + ": expected CAMERA=PATH"));
-    std::string cam = spec.substr(0, eq);
-    if (cam.rfind("observation.", 0) != 0) cam = "observation.images." + cam;
-    auto img = io::LoadImage(spec.substr(eq + 1));
-    if (!img.ok()) return Fail(img.status());
-    images[cam] = std::move(*img);
-  }
+  auto loaded_images = LoadCameraImages(a.images);
+  if (!loaded_images.ok()) return Fail(loaded_images.status());
+  std::map<std::string, io::Image> images = std::move(*loaded_images);
   std::vector<CameraImage> frames;
   for (size_t i = 0; i < c.num_cameras(); ++i) {
     const auto& cam = c.camera(i);

@@ -54,6 +54,15 @@ Result<Tensor> WeightTable::ReadF32(const std::string& key) const {
   return t;
 }
 
+Result<std::vector<float>> WeightTable::ReadStacked(const std::vector<std::string>& keys) const {
+  std::vector<float> out;
+  for (const auto& key : keys) {
+    EMBODY_ASSIGN_OR_RETURN(Tensor t, ReadF32(key));
+    out.insert(out.end(), t.data<float>(), t.data<float>() + t.numel());
+  }
+  return out;
+}
+
 DType WeightTable::StoredType(const std::string& key) const {
   auto it = file_name_.find(key);
   if (!file_ || it == file_name_.end()) return DType::kF32;

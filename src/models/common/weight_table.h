@@ -28,6 +28,9 @@ class WeightTable {
   const std::vector<std::string>& unused() const { return unused_; }
   int64_t ExpectedElements(const std::string& prefix) const;
   const std::vector<std::pair<std::string, Shape>>& expected() const { return expected_; }
+  // The rows of several [rows_i, k] weights stacked into one [sum rows_i, k] float32 matrix
+  // (fused projections such as q|k|v or gate|up).
+  Result<std::vector<float>> ReadStacked(const std::vector<std::string>& keys) const;
   // Drops the file (and its mapping) once every weight has been read and packed.
   void ReleaseFile() { file_.reset(); }
   // The dtype the file stores `key` in.

@@ -22,14 +22,6 @@ void TimeEmbedding(double time, int64_t dim, double min_period, double max_perio
 
 namespace {
 
-Result<std::vector<float>> Stack(const WeightTable& w, const std::vector<std::string>& keys) {
-  std::vector<float> out;
-  for (const auto& key : keys) {
-    EMBODY_ASSIGN_OR_RETURN(Tensor t, w.ReadF32(key));
-    out.insert(out.end(), t.data<float>(), t.data<float>() + t.numel());
-  }
-  return out;
-}
 
 Result<std::unique_ptr<kernels::LinearOp>> Linear(const WeightTable& w, kernels::Backend b, const std::string& key,
                                                   bool with_bias, int64_t m, kernels::Activation act = kernels::Activation::kNone,
@@ -86,7 +78,7 @@ Result<std::unique_ptr<ActionExpert>> ActionExpert::Create(const SmolVlaConfig& 
     lp.k = e->de_;
     if (L.self_attn) {
       EMBODY_ASSIGN_OR_RETURN(std::vector<float> wqkv,
-                              Stack(w, {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}));
+                              w.ReadStacked({p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}));
       lp.n = e->q_dim_ + 2 * e->kv_dim_;
       EMBODY_ASSIGN_OR_RETURN(L.q_or_qkv, kernels::MakeLinear(backend, lp, wqkv.data(), nullptr));
     } else {
@@ -95,7 +87,7 @@ Result<std::unique_ptr<ActionExpert>> ActionExpert::Create(const SmolVlaConfig& 
       EMBODY_ASSIGN_OR_RETURN(L.cross_v, Linear(w, backend, p + "self_attn.v_proj", false, max_prefix, kernels::Activation::kNone, false, true));
     }
     EMBODY_ASSIGN_OR_RETURN(L.o, Linear(w, backend, p + "self_attn.o_proj", false, q, kernels::Activation::kNone, true));
-    EMBODY_ASSIGN_OR_RETURN(std::vector<float> wgu, Stack(w, {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}));
+    EMBODY_ASSIGN_OR_RETURN(std::vector<float> wgu, w.ReadStacked({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}));
     lp.n = 2 * e->inter_;
     EMBODY_ASSIGN_OR_RETURN(L.gate_up, kernels::MakeLinear(backend, lp, wgu.data(), nullptr));
     EMBODY_ASSIGN_OR_RETURN(L.down, Linear(w, backend, p + "mlp.down_proj", false, q, kernels::Activation::kNone, true));

@@ -10,20 +10,7 @@ namespace embody::models::smolvla {
 
 namespace {
 
-// Stacks the rows of several [rows_i, k] weights into one [sum rows_i, k] matrix.
-Result<std::vector<float>> Stack(const WeightTable& w, const std::vector<std::string>& keys) {
-  std::vector<float> out;
-  for (const auto& key : keys) {
-    EMBODY_ASSIGN_OR_RETURN(Tensor t, w.ReadF32(key));
-    out.insert(out.end(), t.data<float>(), t.data<float>() + t.numel());
-  }
-  return out;
-}
 
-Result<std::vector<float>> Vector(const WeightTable& w, const std::string& key) {
-  EMBODY_ASSIGN_OR_RETURN(Tensor t, w.ReadF32(key));
-  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
-}
 
 }  // namespace
 
@@ -40,18 +27,18 @@ Result<std::unique_ptr<TextPrefill>> TextPrefill::Create(const SmolVlaConfig& c,
   t->inter_ = x.intermediate;
   t->vocab_ = x.vocab;
   t->eps_ = x.eps;
-  EMBODY_ASSIGN_OR_RETURN(t->embed_tokens_, Vector(w, kVlm + "text_model.embed_tokens.weight"));
+  EMBODY_ASSIGN_OR_RETURN(t->embed_tokens_, w.ReadStacked({kVlm + "text_model.embed_tokens.weight"}));
   for (int i = 0; i < c.num_layers; ++i) {
     const std::string p = kVlm + "text_model.layers." + std::to_string(i) + ".";
     Layer L;
-    EMBODY_ASSIGN_OR_RETURN(L.ln_in, Vector(w, p + "input_layernorm.weight"));
-    EMBODY_ASSIGN_OR_RETURN(L.ln_post, Vector(w, p + "post_attention_layernorm.weight"));
+    EMBODY_ASSIGN_OR_RETURN(L.ln_in, w.ReadStacked({p + "input_layernorm.weight"}));
+    EMBODY_ASSIGN_OR_RETURN(L.ln_post, w.ReadStacked({p + "post_attention_layernorm.weight"}));
     kernels::LinearParams lp;
     lp.m = max_prefix;
     lp.k = t->d_;
     lp.n = t->q_dim_ + 2 * t->kv_dim_;
     EMBODY_ASSIGN_OR_RETURN(std::vector<float> wqkv,
-                            Stack(w, {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}));
+                            w.ReadStacked({p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}));
     EMBODY_ASSIGN_OR_RETURN(L.qkv, kernels::MakeDynamicLinear(backend, lp, wqkv.data(), nullptr));
     const bool last = i == c.num_layers - 1;  // only its K/V are ever used
     if (!last) {
@@ -60,7 +47,7 @@ Result<std::unique_ptr<TextPrefill>> TextPrefill::Create(const SmolVlaConfig& c,
       lp.n = t->d_;
       lp.residual = true;
       EMBODY_ASSIGN_OR_RETURN(L.o, kernels::MakeDynamicLinear(backend, lp, ow.data<float>(), nullptr));
-      EMBODY_ASSIGN_OR_RETURN(std::vector<float> wgu, Stack(w, {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}));
+      EMBODY_ASSIGN_OR_RETURN(std::vector<float> wgu, w.ReadStacked({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}));
       lp.k = t->d_;
       lp.n = 2 * t->inter_;
       lp.residual = false;

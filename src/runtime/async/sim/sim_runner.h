@@ -1,0 +1,71 @@
+// Runs a chunking policy on the tea-bag task in simulated time, synchronously or asynchronously.
+//
+// Simulated time makes the comparison deterministic and independent of the machine: the robot
+// steps at the control rate; an inference is computed at once on the current state but its chunk
+// only reaches the queue DelayTicks(charged latency) ticks later, the latency charged from a
+// LatencyProfile. Meanwhile the robot keeps executing queued actions (async) or holds its last
+// target (sync, and async when the queue runs dry: an idle tick). One inference is in flight at a
+// time. Same seeds, same policy: identical episodes for every mode and latency.
+//
+//   sync   infer when the queue is empty, run the whole chunk (LeRobot's select_action loop)
+//   async  infer when queue_size / chunk_size <= threshold (LeRobot's chunk_size_threshold);
+//          overlapping actions merged by ActionQueue (aggregate function, optional ramp-in)
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/async/action_queue.h"
+#include "runtime/async/latency_profile.h"
+#include "runtime/async/policy.h"
+#include "sim/episode.h"
+
+namespace embody::runtime::simrun {
+
+enum class Mode { kSync, kAsync };
+
+struct SimRunOptions {
+  Mode mode = Mode::kAsync;
+  LatencyProfile latency;          // default: the policy's reported latency
+  double threshold = 0.5;          // LeRobot's default chunk_size_threshold
+  MergeOptions merge;
+  bool adaptive_threshold = false; // let the InferenceMonitor raise/lower the threshold
+  double settle_seconds = 0.5;     // success must hold this long before the episode ends early
+  bool trace = false;              // record TickTrace for plots
+};
+
+struct TickTrace {
+  int queue_size = 0;           // before this tick's action
+  float inflight_latency_ms = 0;  // charged latency of the inference in flight, 0 if none
+  bool idle = false;             // waiting (startup or idle)
+};
+
+struct SimEpisodeReport {
+  sim::EpisodeSpec spec;
+  bool success = false;
+  double time_to_success = -1;  // seconds; < 0 never
+  double duration = 0;          // simulated seconds
+  int ticks = 0, inferences = 0, chunk_switches = 0;
+  int startup_ticks = 0;        // waiting for the first chunk (any latency costs these)
+  int idle_ticks = 0;           // waiting after that: the queue ran dry (sync: every inference)
+  int late_inferences = 0;      // T_inference >= T_execution (the queue ran dry before the chunk
+                                // came); the first inference, with nothing queued, is not counted
+  int stale_actions = 0;        // chunk actions dropped because their timestep had passed
+  double max_seam_jump = 0;     // largest arm-joint change (degrees) from the last action to a new chunk's first
+  double mean_latency_ms = 0;   // charged
+  double final_threshold = 0;
+  std::string warning;          // InferenceMonitor's, at the end
+  std::string policy_error;     // non-empty: the policy failed and the robot held position from then on
+  std::vector<TickTrace> trace;
+};
+
+// Fills obs for the current episode state (state vector, camera images, task); timestep is set
+// by the runner. The default (nullptr) passes the joint state only.
+using Observer = std::function<Status(const sim::Episode&, PolicyObservation*)>;
+
+// `episode` must be the one the policy observes (the oracle reads it directly).
+Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy, const sim::EpisodeSpec& spec,
+                                          const SimRunOptions& options, const Observer& observer = nullptr);
+
+}  // namespace embody::runtime::simrun
