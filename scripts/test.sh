@@ -7,6 +7,12 @@ scripts/setup.sh
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j1)
 if [ "${EMBODY_SKIP_SANITIZERS:-0}" != 1 ]; then
+  # ThreadSanitizer over the action queue and the asynchronous inference thread.
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBODY_BUILD_SIM=OFF \
+    -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+  ninja -C build-tsan -j "$(nproc)" embody_async_tests
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/runtime/embody_async_tests
+
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMBODY_SANITIZE=ON >/dev/null
   ninja -C build-asan -j "$(nproc)" embody_tests
   # oneDNN's JIT code is opaque to the sanitizers; the reference backend and all our own code run.

@@ -12,5 +12,6 @@ void RegisterInfer(CLI::App& app, std::function<int()>& run);
 void RegisterBench(CLI::App& app, std::function<int()>& run);
 void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run);
 void RegisterSim(CLI::App& app, std::function<int()>& run);
+void RegisterRun(CLI::App& app, std::function<int()>& run);
 
 }  // namespace embody::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   embody::cli::RegisterSeedCheckpoint(app, run);
 #ifdef EMBODY_HAVE_SIM
   embody::cli::RegisterSim(app, run);
+  embody::cli::RegisterRun(app, run);
 #endif
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;

@@ -100,6 +100,44 @@ TEST(ActionQueue, SmoothingRampsFromTheLastExecutedAction) {
   }
 }
 
+TEST(ActionQueue, SmoothingExtrapolatesAMovingRobot) {
+  ActionQueue q(8, 1);
+  const auto moving = Chunk(2, 0);  // executed 0 then 1: one unit per tick
+  (void)q.Merge(0, moving.data(), 2, {});
+  float a;
+  int64_t ts;
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  const std::vector<float> target(3, 10.0f);  // timesteps 2..4
+  (void)q.Merge(2, target.data(), 3, {Aggregate::kLatestOnly, 1});
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  EXPECT_FLOAT_EQ(a, 6);  // halfway from the extrapolated 2 to 10
+  // after an empty pop the robot is holding: the ramp starts from rest
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  EXPECT_FALSE(q.Pop(&a, &ts));
+  const std::vector<float> next(2, 20.0f);  // timesteps 5..6
+  (void)q.Merge(5, next.data(), 2, {Aggregate::kLatestOnly, 1});
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  EXPECT_FLOAT_EQ(a, 15);
+}
+
+TEST(ActionQueue, SmoothingOfTheFirstChunkStartsFromTheHeldPose) {
+  ActionQueue q(8, 1);
+  const float pose = 4;
+  q.Reset(&pose);
+  const std::vector<float> first(3, 8.0f);
+  (void)q.Merge(0, first.data(), 3, {Aggregate::kLatestOnly, 1});
+  float a;
+  int64_t ts;
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  EXPECT_FLOAT_EQ(a, 6);
+  q.Reset();  // no pose: no ramp
+  (void)q.Merge(0, first.data(), 3, {Aggregate::kLatestOnly, 1});
+  ASSERT_TRUE(q.Pop(&a, &ts));
+  EXPECT_FLOAT_EQ(a, 8);
+}
+
 TEST(ActionQueue, SmoothingOnAnOverlapRampsFromTheQueuedPlan) {
   ActionQueue q(8, 1);
   const std::vector<float> old_plan(6, 0.0f);

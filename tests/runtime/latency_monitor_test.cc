@@ -46,9 +46,15 @@ TEST(InferenceMonitor, WarnsAndAdaptsThreshold) {
   EXPECT_FALSE(m.Warning(0.2).empty());
   EXPECT_TRUE(m.Warning(0.5).empty());
   EXPECT_FALSE(m.ChunkTooShort());
+  EXPECT_FALSE(m.CannotHide());  // 11 ticks <= (50 - 1) / 2
+  for (int i = 0; i < 20; ++i) m.Record(1000, 25);  // 29 ticks: more than the 20 fresh actions a chunk brings
+  EXPECT_TRUE(m.CannotHide());
+  EXPECT_FALSE(m.ChunkTooShort());
+  EXPECT_DOUBLE_EQ(m.SuggestThreshold(0.2), 25.0 / 50);  // capped at half a chunk
+  EXPECT_NE(m.Warning(1.0).find("any threshold"), std::string::npos);
   for (int i = 0; i < 20; ++i) m.Record(3000, 25);
   EXPECT_TRUE(m.ChunkTooShort());
-  EXPECT_DOUBLE_EQ(m.SuggestThreshold(0.2), 1.0);
+  EXPECT_DOUBLE_EQ(m.SuggestThreshold(0.2), 0.0);  // every chunk arrives stale: run each in full
   EXPECT_NE(m.Warning(1.0).find("stall"), std::string::npos);
 }
 

@@ -12,15 +12,22 @@ ActionQueue::ActionQueue(int capacity, int action_dim)
       next_actions_(actions_.size()),
       steps_(capacity_),
       next_steps_(capacity_),
-      last_action_(dim_) {}
+      last_action_(dim_),
+      prev_action_(dim_) {}
 
 bool ActionQueue::Pop(float* action, int64_t* timestep) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (size_ == 0) return false;
+    if (size_ == 0) {
+      prev_action_ = last_action_;  // the robot holds: its velocity is zero (same size: no allocation)
+      return false;
+    }
     const float* a = &actions_[static_cast<size_t>(head_) * dim_];
     std::memcpy(action, a, sizeof(float) * dim_);
+    prev_action_.swap(last_action_);
     std::memcpy(last_action_.data(), a, sizeof(float) * dim_);
+    if (!have_last_) std::memcpy(prev_action_.data(), a, sizeof(float) * dim_);  // first: at rest
+    have_last_ = true;
     latest_ = steps_[head_];
     if (timestep) *timestep = latest_;
     ++head_;
@@ -47,7 +54,6 @@ MergeResult ActionQueue::Merge(int64_t first_timestep, const float* chunk, int n
   {
     std::lock_guard<std::mutex> lock(mu_);
     int out = 0;
-    const bool have_last = latest_ >= 0;
     for (int i = 0; i < n; ++i) {
       const int64_t ts = first_timestep + i;
       if (ts <= latest_) {
@@ -64,12 +70,12 @@ MergeResult ActionQueue::Merge(int64_t first_timestep, const float* chunk, int n
       } else {
         std::memcpy(dst, incoming, sizeof(float) * dim_);
       }
-      if (out < options.smooth_ticks) {
-        // ramp from the old plan: the queued value, else what the robot last executed
-        const float* ref = old_value ? old_value : (have_last ? last_action_.data() : nullptr);
-        if (ref) {
-          const float w = static_cast<float>(out + 1) / static_cast<float>(options.smooth_ticks + 1);
-          for (int d = 0; d < dim_; ++d) dst[d] = ref[d] + w * (dst[d] - ref[d]);
+      if (out < options.smooth_ticks && (old_value || have_last_)) {
+        const float w = static_cast<float>(out + 1) / static_cast<float>(options.smooth_ticks + 1);
+        const float ahead = static_cast<float>(ts - latest_);  // ticks past the last executed
+        for (int d = 0; d < dim_; ++d) {
+          const float ref = old_value ? old_value[d] : last_action_[d] + ahead * (last_action_[d] - prev_action_[d]);
+          dst[d] = ref + w * (dst[d] - ref);
         }
       }
       next_steps_[out] = ts;
@@ -102,11 +108,13 @@ bool ActionQueue::WaitUntilAtMost(int n, std::chrono::nanoseconds timeout) {
   return size_ <= n;
 }
 
-void ActionQueue::Reset() {
+void ActionQueue::Reset(const float* holding) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     head_ = size_ = 0;
     latest_ = -1;
+    have_last_ = holding != nullptr;
+    for (int d = 0; d < dim_; ++d) last_action_[d] = prev_action_[d] = holding ? holding[d] : 0.0f;
     closed_ = false;
   }
   cv_.notify_all();

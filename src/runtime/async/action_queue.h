@@ -8,8 +8,9 @@
 //   * the queue afterwards holds the incoming chunk's actions only: queued actions the new chunk
 //     does not cover are discarded, as in LeRobot.
 // Optional seam smoothing (not in LeRobot): the first `smooth_ticks` kept actions of a chunk
-// ramp linearly from the old plan (the queued action of that timestep, else the last executed
-// action) to the merged value, so a chunk switch cannot jump.
+// ramp linearly from the old plan to the merged value, so a chunk switch cannot jump. The old
+// plan is the queued action of that timestep, else the executed path extrapolated at its last
+// velocity (zero after an empty Pop: the robot was holding).
 //
 // Thread-safe: one mutex guards everything; a condition variable lets an inference thread sleep
 // until the queue drains to its trigger level. Pop() never waits for inference and holds the
@@ -60,7 +61,9 @@ class ActionQueue {
   bool WaitUntilAtMost(int n, std::chrono::nanoseconds timeout);
 
   // Empties the queue and forgets the executed timestep (episode start); reopens after Close().
-  void Reset();
+  // `holding` [action_dim], if given, is the target the robot holds now: the first chunk's
+  // ramp-in starts from it.
+  void Reset(const float* holding = nullptr);
   // Wakes every waiter for good (shutdown).
   void Close();
 
@@ -72,9 +75,10 @@ class ActionQueue {
   std::condition_variable cv_;
   std::vector<float> actions_, next_actions_;  // [capacity, dim]
   std::vector<int64_t> steps_, next_steps_;    // [capacity]
-  std::vector<float> last_action_;             // [dim], the last popped action
+  std::vector<float> last_action_, prev_action_;  // [dim]: the last two executed targets
   int head_ = 0, size_ = 0;
   int64_t latest_ = -1;
+  bool have_last_ = false;  // last_action_ is a real target (popped, or given to Reset)
   bool closed_ = false;
 };
 

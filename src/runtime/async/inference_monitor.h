@@ -17,7 +17,7 @@ struct MonitorOptions {
   int chunk_size = 50;
   double ema_alpha = 0.3;          // weight of the newest sample
   int margin_ticks = 1;            // spare actions kept for jitter
-  double min_threshold = 0.05, max_threshold = 1.0;
+  double min_threshold = 0.0, max_threshold = 1.0;
 };
 
 class InferenceMonitor {
@@ -33,11 +33,16 @@ class InferenceMonitor {
   int samples() const { return samples_; }
   int late() const { return late_; }  // inferences with T_inference >= T_execution
 
-  // The threshold that covers the estimated latency, clamped to [min, max]; `current` until the
-  // first sample.
+  // The threshold that covers the estimated latency where that is possible (see the .cc for the
+  // rule), clamped to [min, max]; `current` until the first sample.
   double SuggestThreshold(double current) const;
-  // True when even a full chunk cannot cover the estimated latency: async cannot help, the
-  // robot will stall whatever the threshold.
+  // True when no threshold can hide the estimated latency. A chunk observed at timestep t arrives
+  // D = DelayTicks(T_inference) ticks later with actions t .. t + chunk - 1, of which t .. t + D
+  // have been executed meanwhile (LeRobot drops them): it brings at most chunk - 1 - D fresh
+  // actions, and those must last the D ticks of the next inference. So D <= (chunk - 1) / 2.
+  bool CannotHide() const;
+  // True when T_inference exceeds a whole chunk's execution (D > chunk - 1): every chunk arrives
+  // fully or mostly stale, and a synchronous loop, which runs every chunk in full, is faster.
   bool ChunkTooShort() const;
   // A one-line warning, empty when the latest estimate fits the budget.
   std::string Warning(double threshold) const;

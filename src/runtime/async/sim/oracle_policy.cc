@@ -2,10 +2,13 @@
 
 #include <string>
 
+#include "sim/rng.h"
+
 namespace embody::runtime::simrun {
 
-OraclePolicy::OraclePolicy(const sim::TeaBagTask& task, const sim::Episode& episode, int chunk_size, double latency_ms)
-    : task_(task), episode_(episode), chunk_(chunk_size), shadow_(task), states_(chunk_size + 1) {
+OraclePolicy::OraclePolicy(const sim::TeaBagTask& task, const sim::Episode& episode, int chunk_size, double latency_ms,
+                           double bias_deg)
+    : task_(task), episode_(episode), chunk_(chunk_size), bias_deg_(bias_deg), shadow_(task), states_(chunk_size + 1) {
   latencies_.push_back({"oracle", latency_ms});
 }
 
@@ -56,6 +59,13 @@ Status OraclePolicy::PredictChunk(const PolicyObservation& obs, float* chunk) {
   }
   states_[chunk_].emplace(*expert_);
   last_timestep_ = obs.timestep;
+  if (bias_deg_ > 0) {
+    sim::Rng rng(episode_.spec().seed * 1000003ull + static_cast<uint64_t>(obs.timestep));
+    for (int d = 0; d < 5; ++d) {  // arm joints; the gripper stays exact
+      const float offset = static_cast<float>(rng.Uniform(-bias_deg_, bias_deg_));
+      for (int i = 0; i < chunk_; ++i) chunk[i * sim::kNumJoints + d] += offset;
+    }
+  }
   return Status::Ok();
 }
 

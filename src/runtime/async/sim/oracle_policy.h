@@ -26,7 +26,11 @@ namespace embody::runtime::simrun {
 class OraclePolicy : public Policy {
  public:
   // `episode` is the robot's episode (read only, privileged); it must outlive the policy.
-  OraclePolicy(const sim::TeaBagTask& task, const sim::Episode& episode, int chunk_size, double latency_ms);
+  // bias_deg > 0 adds to every chunk a constant offset per arm joint, uniform in +-bias_deg and
+  // seeded by (episode seed, timestep): consecutive chunks then disagree as a learned policy's do,
+  // which is what aggregation and seam smoothing are for. The exact oracle's chunks agree.
+  OraclePolicy(const sim::TeaBagTask& task, const sim::Episode& episode, int chunk_size, double latency_ms,
+               double bias_deg = 0);
 
   std::string_view name() const override { return "oracle"; }
   int chunk_size() const override { return chunk_; }
@@ -42,6 +46,7 @@ class OraclePolicy : public Policy {
   const sim::TeaBagTask& task_;
   const sim::Episode& episode_;
   const int chunk_;
+  const double bias_deg_;
   sim::Episode shadow_;
   std::optional<sim::Expert> expert_;
   std::vector<std::optional<sim::Expert>> states_;  // [chunk + 1]: before each rollout step, and after

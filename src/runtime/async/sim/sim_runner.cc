@@ -57,6 +57,8 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
   InFlight flight;
   bool failed = false, new_chunk = false, started = false;
   sim::JointVector target = episode.last_action();  // the start pose: what the robot holds first
+  sim::JointVector previous = target;                // the target one tick before
+  queue.Reset(target.data());
 
   auto merge = [&]() {
     const MergeResult m = queue.Merge(flight.first_timestep, chunk_buf.data(), chunk, options.merge);
@@ -90,12 +92,14 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
         // hold position: no more chunks, and drop what is queued from the failing policy
         failed = true;
         r.policy_error = s.ToString();
-        queue.Reset();
+        queue.Reset(target.data());
       } else {
         const double latency = options.latency.Charge(policy.last_total_ms());
         ++r.inferences;
         latency_sum += latency;
-        if (monitor.Record(latency, queued) && r.inferences > 1) ++r.late_inferences;
+        // sync waits for every chunk by design: only async inferences can be late
+        const bool late = monitor.Record(latency, queued);
+        if (late && r.inferences > 1 && options.mode == Mode::kAsync) ++r.late_inferences;
         if (options.adaptive_threshold && options.mode == Mode::kAsync) threshold = monitor.SuggestThreshold(threshold);
         flight = {true, tick + DelayTicks(latency, period_ms), obs.timestep, static_cast<float>(latency)};
         if (flight.arrive_tick <= tick) merge();
@@ -107,11 +111,16 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
     int64_t ts = 0;
     if (!failed && queue.Pop(next.data(), &ts)) {
       if (new_chunk) {
-        for (int j = 0; j < 5; ++j) r.max_seam_jump = std::max(r.max_seam_jump, std::fabs(double(next[j]) - target[j]));
+        for (int j = 0; j < 5; ++j) {
+          const double kink = (double(next[j]) - target[j]) - (double(target[j]) - previous[j]);
+          r.max_seam_jump = std::max(r.max_seam_jump, std::fabs(kink));
+        }
         new_chunk = false;
       }
+      previous = target;
       target = next;
     } else {
+      previous = target;  // holding: zero velocity
       ++(started ? r.idle_ticks : r.startup_ticks);
       if (options.trace) r.trace.back().idle = true;
     }

@@ -49,10 +49,13 @@ struct SimEpisodeReport {
   int ticks = 0, inferences = 0, chunk_switches = 0;
   int startup_ticks = 0;        // waiting for the first chunk (any latency costs these)
   int idle_ticks = 0;           // waiting after that: the queue ran dry (sync: every inference)
-  int late_inferences = 0;      // T_inference >= T_execution (the queue ran dry before the chunk
-                                // came); the first inference, with nothing queued, is not counted
+  int late_inferences = 0;      // async: T_inference >= T_execution (the queue ran dry before the
+                                // chunk came); not the first inference, which has nothing queued
   int stale_actions = 0;        // chunk actions dropped because their timestep had passed
-  double max_seam_jump = 0;     // largest arm-joint change (degrees) from the last action to a new chunk's first
+  // Largest change of an arm joint's per-tick velocity (degrees per tick) at a chunk switch: the
+  // kink the new chunk puts into the commanded path. Continuous motion gives ~0; a jump, or a
+  // start after idling, gives its full size.
+  double max_seam_jump = 0;
   double mean_latency_ms = 0;   // charged
   double final_threshold = 0;
   std::string warning;          // InferenceMonitor's, at the end
