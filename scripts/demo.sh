@@ -37,4 +37,7 @@ if $E sim --help >/dev/null 2>&1; then
   $E sim --episodes 3 --cluster all | sed -n '$p'
   $E sim --show "$OUT/tea_bag_task.png"
   echo "contact sheet of the three cameras: $OUT/tea_bag_task.png"
+  echo; echo "== Asynchronous vs synchronous inference (oracle policy, simulated latency)"
+  $E run --sim --policy oracle --mode sync,async --latency 100,1000,imx95-act --episodes 3 --max-seconds 30 \
+    --plot "$OUT/async_trace.png"
 fi
