@@ -1,6 +1,6 @@
 // A line plot of one episode's trace for `embody run --plot`: queue size (blue, left scale
 // 0..chunk) and the charged latency of the inference in flight (red, 0..max latency) per tick;
-// idle ticks are marked grey along the bottom. No text: the caller prints the scales.
+// idle ticks are marked grey along the bottom; labels and scales are drawn with stb_easy_font.
 #pragma once
 
 #include <vector>
