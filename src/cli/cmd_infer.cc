@@ -65,18 +65,11 @@ int RunInfer(const InferArgs& a) {
   auto loaded_images = LoadCameraImages(a.images);
   if (!loaded_images.ok()) return Fail(loaded_images.status());
   std::map<std::string, io::Image> by_camera = std::move(*loaded_images);
-  std::vector<io::Image> seeded;
   ActObservation obs;
   for (size_t i = 0; i < c.num_cameras(); ++i) {
     const auto& cam = c.camera(i);
-    if (a.seeded_inputs) {
-      io::Image img;
-      img.height = static_cast<int>(cam.shape[1]);
-      img.width = static_cast<int>(cam.shape[2]);
-      img.pixels.resize(static_cast<size_t>(img.height * img.width * 3));
-      seeded::FillImage(a.step, cam.key, img.height, img.width, img.pixels.data());
-      by_camera[cam.key] = std::move(img);
-    }
+    if (a.seeded_inputs)
+      by_camera[cam.key] = SeededImage(a.step, cam.key, static_cast<int>(cam.shape[1]), static_cast<int>(cam.shape[2]));
     auto it = by_camera.find(cam.key);
     if (it == by_camera.end())
       return Fail(InvalidArgument("no image for camera " + cam.key + " (pass --image " +

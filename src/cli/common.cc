@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "core/seeded.h"
+
 namespace embody::cli {
 
 int Fail(const Status& s) {
@@ -68,6 +70,15 @@ Result<std::map<std::string, io::Image>> LoadCameraImages(const std::vector<std:
     EMBODY_ASSIGN_OR_RETURN(images[cam], io::LoadImage(spec.substr(eq + 1)));
   }
   return images;
+}
+
+io::Image SeededImage(int step, const std::string& key, int height, int width) {
+  io::Image img;
+  img.height = height;
+  img.width = width;
+  img.pixels.resize(static_cast<size_t>(height) * static_cast<size_t>(width) * 3);
+  seeded::FillImage(step, key, height, width, img.pixels.data());
+  return img;
 }
 
 void PrintJson(const io::Json& j) { std::printf("%s\n", j.dump(2).c_str()); }

@@ -34,6 +34,8 @@ std::string FormatBytes(double bytes);
 // Decodes `--image CAMERA=PATH` arguments into images keyed by feature name; a bare CAMERA
 // becomes "observation.images.CAMERA".
 Result<std::map<std::string, io::Image>> LoadCameraImages(const std::vector<std::string>& specs);
+// The seeded test frame of docs/formats/seeded-weights.md for step `step` and camera `key`.
+io::Image SeededImage(int step, const std::string& key, int height, int width);
 void PrintJson(const io::Json& j);
 
 }  // namespace embody::cli

@@ -123,14 +123,8 @@ int RunInferSmolVla(const SmolVlaInferArgs& a) {
   std::vector<CameraImage> frames;
   for (size_t i = 0; i < c.num_cameras(); ++i) {
     const auto& cam = c.camera(i);
-    if (a.seeded_inputs) {
-      io::Image img;
-      img.height = static_cast<int>(cam.shape[1]);
-      img.width = static_cast<int>(cam.shape[2]);
-      img.pixels.resize(static_cast<size_t>(img.height * img.width * 3));
-      seeded::FillImage(a.step, cam.key, img.height, img.width, img.pixels.data());
-      images[cam.key] = std::move(img);
-    }
+    if (a.seeded_inputs)
+      images[cam.key] = SeededImage(a.step, cam.key, static_cast<int>(cam.shape[1]), static_cast<int>(cam.shape[2]));
     auto it = images.find(cam.key);
     if (it == images.end()) return Fail(InvalidArgument("no image for camera " + cam.key));
     frames.push_back({it->second.pixels.data(), it->second.height, it->second.width});

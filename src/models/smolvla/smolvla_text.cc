@@ -8,12 +8,6 @@
 
 namespace embody::models::smolvla {
 
-namespace {
-
-
-
-}  // namespace
-
 Result<std::unique_ptr<TextPrefill>> TextPrefill::Create(const SmolVlaConfig& c, const WeightTable& w,
                                                          kernels::Backend backend, int64_t max_prefix) {
   auto t = std::make_unique<TextPrefill>();
