@@ -100,6 +100,11 @@ int RunInfoSmolVla(const std::string& dir, bool json) {
     std::printf("  %-20s %12lld\n", it.key().c_str(), static_cast<long long>(it.value().get<int64_t>()));
   std::printf("\nfile         %zu tensors, %s; %zu not used at inference\n", (*file)->entries().size(),
               FormatBytes(static_cast<double>((*file)->file_bytes())).c_str(), table.unused().size());
+  if (!c.unknown_fields.empty()) {
+    std::printf("warning: config fields embody does not know (ignored):");
+    for (const auto& f : c.unknown_fields) std::printf(" %s", f.c_str());
+    std::printf("\n");
+  }
   return 0;
 }
 
