@@ -34,6 +34,17 @@ Result<SiglipPositionIds> PositionIds(const std::string& s) {
   return InvalidArgument("--siglip-position-ids must be exact or transformers-fp32");
 }
 
+// The model options both `infer` and `bench` take from the command line.
+Result<SmolVlaOptions> MakeOptions(const std::string& backend, int threads, const std::string& tokenizer,
+                                   const std::string& position_ids) {
+  SmolVlaOptions opt;
+  EMBODY_ASSIGN_OR_RETURN(opt.backend, kernels::ParseBackend(backend));
+  EMBODY_ASSIGN_OR_RETURN(opt.position_ids, PositionIds(position_ids));
+  opt.threads = threads;
+  opt.tokenizer_path = tokenizer;
+  return opt;
+}
+
 }  // namespace
 
 int RunInfoSmolVla(const std::string& dir, bool json) {
@@ -109,16 +120,10 @@ int RunInfoSmolVla(const std::string& dir, bool json) {
 }
 
 int RunInferSmolVla(const SmolVlaInferArgs& a) {
-  auto backend = kernels::ParseBackend(a.backend);
-  if (!backend.ok()) return Fail(backend.status());
-  SmolVlaOptions opt;
-  opt.backend = *backend;
-  opt.threads = a.threads;
-  opt.tokenizer_path = a.tokenizer;
+  auto options = MakeOptions(a.backend, a.threads, a.tokenizer, a.position_ids);
+  if (!options.ok()) return Fail(options.status());
+  SmolVlaOptions opt = *options;
   opt.truncate_long_tasks = a.truncate_task;
-  auto pos = PositionIds(a.position_ids);
-  if (!pos.ok()) return Fail(pos.status());
-  opt.position_ids = *pos;
   auto model = SmolVlaModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
   const SmolVlaConfig& c = (*model)->config();
@@ -178,15 +183,9 @@ int RunInferSmolVla(const SmolVlaInferArgs& a) {
 }
 
 int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
-  auto backend = kernels::ParseBackend(a.backend);
-  if (!backend.ok()) return Fail(backend.status());
-  SmolVlaOptions opt;
-  opt.backend = *backend;
-  opt.threads = a.threads;
-  opt.tokenizer_path = a.tokenizer;
-  auto pos = PositionIds(a.position_ids);
-  if (!pos.ok()) return Fail(pos.status());
-  opt.position_ids = *pos;
+  auto options = MakeOptions(a.backend, a.threads, a.tokenizer, a.position_ids);
+  if (!options.ok()) return Fail(options.status());
+  const SmolVlaOptions& opt = *options;
   Stopwatch load_sw;
   auto model = SmolVlaModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
@@ -227,8 +226,8 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   io::Json vis = io::Json::array();
   for (const auto& v : vision) vis.push_back(Summary(v));
   const int threads = ThreadPool(a.threads).threads();
-  io::Json j = {{"checkpoint", a.checkpoint}, {"policy", "smolvla"}, {"backend", kernels::BackendName(*backend)},
-                {"gemm", kernels::LinearImplementation(*backend)},
+  io::Json j = {{"checkpoint", a.checkpoint}, {"policy", "smolvla"}, {"backend", kernels::BackendName(opt.backend)},
+                {"gemm", kernels::LinearImplementation(opt.backend)},
                 {"threads", threads}, {"cameras", c.num_cameras()}, {"steps", c.num_steps}, {"runs", a.runs},
                 {"tokens", (*model)->last_token_ids().size()}, {"prefix_length", (*model)->prefix_cache().length},
                 {"load_ms", load_ms}, {"total_ms", Summary(total)},
@@ -242,7 +241,7 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   }
   std::printf("SmolVLA  %zu camera(s), prefix %lld tokens, %d steps, backend %s (%s), %d thread(s), %d runs (+%d warmup)\n",
               c.num_cameras(), static_cast<long long>((*model)->prefix_cache().length), c.num_steps,
-              kernels::BackendName(*backend), kernels::LinearImplementation(*backend), threads, a.runs, a.warmup);
+              kernels::BackendName(opt.backend), kernels::LinearImplementation(opt.backend), threads, a.runs, a.warmup);
   std::printf("  %-24s %10s %10s\n", "block", "median ms", "p90 ms");
   for (size_t k = 0; k < vision.size(); ++k) {
     const LatencySummary s = Summarize(vision[k]);
