@@ -1,5 +1,7 @@
 #include "support/golden_checkpoint.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -13,8 +15,25 @@ namespace fs = std::filesystem;
 std::string TestdataDir() { return EMBODY_TESTDATA_DIR; }
 std::string SharedDataDir() { return EMBODY_SHARED_DATA_DIR; }
 
+namespace {
+
+fs::path ProcessTempRoot() { return fs::temp_directory_path() / ("embody_test_" + std::to_string(::getpid())); }
+
+// Removes this process's temporary folder when the tests end: materialized checkpoints are up
+// to a few hundred MB each, and ctest starts one process per test.
+class TempCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(ProcessTempRoot(), ec);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kTempCleanup = ::testing::AddGlobalTestEnvironment(new TempCleanup);
+
+}  // namespace
+
 std::string FreshTempDir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("embody_test_" + std::to_string(::getpid())) / name;
+  const fs::path dir = ProcessTempRoot() / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
