@@ -3,15 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "robot/feetech_bus.h"
-#include "servo_emulator.h"
+#include "robot/servo_emulator.h"
 #include "test_util.h"
 
 namespace embody::robot {
 namespace {
-using testing::LoopbackStream;
-using testing::ServoEmulator;
+
+
 namespace fb = feetech;
 
 const std::vector<uint8_t> kIds = {1, 2, 3, 4, 5, 6};
@@ -174,7 +175,7 @@ TEST(SerialPort, OpenErrorsNameTheDevice) {
 }
 
 TEST(SerialPort, PseudoTerminalBusEndToEnd) {
-  testing::PtyServoBus pty;
+  PtyServoBus pty;
   ASSERT_TRUE(pty.ok());
   pty.With([](ServoEmulator& e) { for (uint8_t id : kIds) e.AddServo(id, 2000 + id); });
   auto port = SerialPort::Open(pty.slave_path());
@@ -190,13 +191,14 @@ TEST(SerialPort, PseudoTerminalBusEndToEnd) {
   EXPECT_EQ((*p)[0], 2001);
   ASSERT_TRUE(bus.SyncWrite(fb::reg::kTorqueEnable, kIds, std::vector<int>(6, 1)).ok());
   ASSERT_TRUE(bus.SyncWriteGoalPositions(kIds, std::vector<int>(6, 2300)).ok());
-  // The motor model moves 50 ticks per transaction; poll until every joint arrives.
+  // The motor model moves the shafts in real time; poll until every joint arrives (~0.3 s).
   std::vector<int> now;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 200; ++i) {
     auto q = bus.SyncReadPositions(kIds);
     ASSERT_TRUE(q.ok()) << q.status().ToString();
     now = *q;
     if (now == std::vector<int>(6, 2300)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(now, std::vector<int>(6, 2300));
   // A servo that stops answering mid-run: a timeout naming it, after the bounded retries.
