@@ -9,6 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev   # JSON: configs, safetensors headers
   libcli11-dev         # the embody CLI
   libstb-dev           # PNG/JPEG decode and encode
+  libjpeg-dev          # libjpeg-turbo: MJPEG frames from USB cameras (src/camera)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
