@@ -98,6 +98,7 @@ class Dataset {
   StatsMap stats_;
   // numeric columns as float32, row-major: key -> (numel, values of all frames)
   std::map<std::string, std::pair<int64_t, std::vector<float>>> columns_;
+  std::vector<int64_t> task_index_;  // per frame
 };
 
 // A training/viewing sample: what LeRobotDataset.__getitem__ returns, in C++.
