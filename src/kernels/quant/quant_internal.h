@@ -1,0 +1,38 @@
+// Inside kernels/quant: the per-family factories behind MakeQuantizedLinear / MakeQuantizedConv.
+// Each returns nullptr when its family was not built into this binary (another architecture).
+// REQUIRES (checked by the caller): w.Validate() ok, p.n == w.n, p.k == w.k, p.m > 0, format
+// int8 or int4 (the integer factories).
+#pragma once
+
+#include <memory>
+
+#include "kernels/quant/quant_linear.h"
+
+namespace embody::kernels::quant {
+
+// Scalar reference for every format (f32/f16/bf16 through the f32 reference on dequantized
+// weights).
+std::unique_ptr<LinearOp> MakeRefLinear(const LinearParams& p, const PackedWeights& w, const float* bias,
+                                        const QuantOptions& q);
+std::unique_ptr<ConvOp> MakeRefConv(const ConvParams& p, const PackedWeights& w, const float* bias,
+                                    const QuantOptions& q);
+
+// The linear of one named family (which must be available): tests and benchmarks.
+Result<std::unique_ptr<LinearOp>> MakeQuantizedLinearWithIsa(KernelIsa isa, const LinearParams& p,
+                                                             const PackedWeights& w, const float* bias,
+                                                             const QuantOptions& q);
+
+std::unique_ptr<LinearOp> MakeAvx512VnniLinear(const LinearParams& p, const PackedWeights& w, const float* bias,
+                                               const QuantOptions& q);
+std::unique_ptr<LinearOp> MakeAvx2Linear(const LinearParams& p, const PackedWeights& w, const float* bias,
+                                         const QuantOptions& q);
+std::unique_ptr<LinearOp> MakeNeonDotLinear(const LinearParams& p, const PackedWeights& w, const float* bias,
+                                            const QuantOptions& q);
+// oneDNN s8 x s8 -> s32 matmul (AMX/VNNI) with embody's epilogue; int8 only. Errors from oneDNN
+// become Status.
+Result<std::unique_ptr<LinearOp>> MakeOneDnnInt8Linear(const LinearParams& p, const PackedWeights& w,
+                                                       const float* bias, const QuantOptions& q);
+Result<std::unique_ptr<ConvOp>> MakeOneDnnInt8Conv(const ConvParams& p, const PackedWeights& w, const float* bias,
+                                                   const QuantOptions& q);
+
+}  // namespace embody::kernels::quant

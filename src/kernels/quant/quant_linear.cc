@@ -1,0 +1,129 @@
+// MakeQuantizedLinear / MakeQuantizedConv: argument checks and the choice of kernel family.
+#include "kernels/quant/quant_linear.h"
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/quant/quant_internal.h"
+
+namespace embody::kernels {
+
+namespace {
+
+Status CheckOptions(const QuantOptions& q, const char* what) {
+  if (q.static_activation_scale && !(std::isfinite(q.activation_scale) && q.activation_scale > 0))
+    return InvalidArgument(std::string(what) + ": the static activation scale must be positive and finite, got " +
+                           std::to_string(q.activation_scale));
+  return Status::Ok();
+}
+
+bool IsInteger(WeightFormat f) { return f == WeightFormat::kInt8 || f == WeightFormat::kInt4; }
+
+std::unique_ptr<LinearOp> MakeIntLinear(KernelIsa isa, const LinearParams& p, const PackedWeights& w,
+                                        const float* bias, const QuantOptions& q) {
+  switch (isa) {
+    case KernelIsa::kAvx512Vnni: return quant::MakeAvx512VnniLinear(p, w, bias, q);
+    case KernelIsa::kAvx2: return quant::MakeAvx2Linear(p, w, bias, q);
+    case KernelIsa::kNeonDot: return quant::MakeNeonDotLinear(p, w, bias, q);
+    case KernelIsa::kRef:
+    case KernelIsa::kOneDnn: break;
+  }
+  return quant::MakeRefLinear(p, w, bias, q);
+}
+
+}  // namespace
+
+namespace quant {
+
+// For tests and benchmarks: the linear of one named family (which must be available).
+Result<std::unique_ptr<LinearOp>> MakeQuantizedLinearWithIsa(KernelIsa isa, const LinearParams& p,
+                                                             const PackedWeights& w, const float* bias,
+                                                             const QuantOptions& q) {
+  if (!IsaAvailable(isa))
+    return FailedPrecondition(std::string("kernel family ") + KernelIsaName(isa) + " cannot run on this CPU/build");
+  if (!IsInteger(w.format)) return MakeQuantizedLinear(Backend::kOneDnn, p, w, bias, q);
+  if (isa == KernelIsa::kOneDnn) {
+    if (w.format == WeightFormat::kInt8) return MakeOneDnnInt8Linear(p, w, bias, q);
+    isa = KernelIsa::kAvx512Vnni;  // oneDNN has no int4 matmul with per-block scales
+  }
+  if (auto op = MakeIntLinear(isa, p, w, bias, q)) return op;
+  return Internal(std::string("kernel family ") + KernelIsaName(isa) + " is not built into this binary");
+}
+
+}  // namespace quant
+
+Result<std::unique_ptr<LinearOp>> MakeQuantizedLinear(Backend b, const LinearParams& p, const PackedWeights& w,
+                                                      const float* bias, const QuantOptions& q) {
+  EMBODY_TRY(w.Validate());
+  EMBODY_TRY(CheckOptions(q, "quantized linear"));
+  if (p.m <= 0) return InvalidArgument("quantized linear: m must be positive");
+  if (p.n != w.n || p.k != w.k)
+    return InvalidArgument("quantized linear: layer is " + std::to_string(p.n) + "x" + std::to_string(p.k) +
+                           " (n x k) but the " + WeightFormatName(w.format) + " weights are " + std::to_string(w.n) +
+                           "x" + std::to_string(w.k));
+  if (b == Backend::kReference) return quant::MakeRefLinear(p, w, bias, q);
+  if (!IsInteger(w.format)) {
+    // f32 / f16 / bf16: widened to f32 once here and run on the f32 GEMM (FORMATS.md explains why).
+    std::vector<float> f(static_cast<size_t>(w.n * w.k));
+    DequantizeWeights(w, f.data());
+    auto op = MakeDynamicLinear(b, p, f.data(), bias);
+    // Builds without oneDNN and without AVX-512: the f32 reference.
+    if (!op.ok() && op.status().code() == StatusCode::kUnimplemented) return quant::MakeRefLinear(p, w, bias, q);
+    return op;
+  }
+  EMBODY_ASSIGN_OR_RETURN(KernelIsa isa, SelectedIsa());
+  return quant::MakeQuantizedLinearWithIsa(isa, p, w, bias, q);
+}
+
+Result<std::unique_ptr<ConvOp>> MakeQuantizedConv(Backend b, const ConvParams& p, const PackedWeights& w,
+                                                  const float* bias, const QuantOptions& q) {
+  EMBODY_TRY(w.Validate());
+  EMBODY_TRY(CheckOptions(q, "quantized conv"));
+  if (w.format != WeightFormat::kInt8)
+    return InvalidArgument(std::string("quantized conv: weights must be int8, got ") + WeightFormatName(w.format));
+  for (int64_t d : {p.in_c, p.out_c, p.in_h, p.in_w, p.kernel, p.stride})
+    if (d <= 0) return InvalidArgument("quantized conv: every dimension must be positive");
+  if (p.out_h() <= 0 || p.out_w() <= 0) return InvalidArgument("quantized conv: input too small for the kernel");
+  if (w.n != p.out_c || w.k != p.in_c * p.kernel * p.kernel)
+    return InvalidArgument("quantized conv: weights are [" + std::to_string(w.n) + ", " + std::to_string(w.k) +
+                           "], expected [out_c, in_c * k * k] = [" + std::to_string(p.out_c) + ", " +
+                           std::to_string(p.in_c * p.kernel * p.kernel) + "]");
+  std::vector<float> zero;
+  if (!bias) {
+    zero.assign(static_cast<size_t>(p.out_c), 0.0f);
+    bias = zero.data();
+  }
+  if (b == Backend::kReference) return quant::MakeRefConv(p, w, bias, q);
+  auto op = quant::MakeOneDnnInt8Conv(p, w, bias, q);
+  // Builds without oneDNN: the reference (NCHW, the layout every backend's convs then share).
+  if (!op.ok() && op.status().code() == StatusCode::kUnimplemented) return quant::MakeRefConv(p, w, bias, q);
+  return op;
+}
+
+std::string QuantKernelName(WeightFormat f) {
+  if (!IsInteger(f)) return "f32 gemm (" + std::string(LinearImplementation(Backend::kOneDnn)) + ")";
+  auto isa = SelectedIsa();
+  if (!isa.ok()) return "error: " + isa.status().message();
+  KernelIsa i = *isa;
+  if (i == KernelIsa::kOneDnn && f == WeightFormat::kInt4) i = KernelIsa::kAvx512Vnni;
+  switch (i) {
+    case KernelIsa::kRef: return "ref (scalar)";
+    case KernelIsa::kAvx2: return "avx2 (6x16 vpmaddwd)";
+    case KernelIsa::kAvx512Vnni: return "avx512vnni (14x32 vpdpbusd)";
+    case KernelIsa::kOneDnn: return "onednn s8 matmul (amx/vnni) + embody epilogue";
+    case KernelIsa::kNeonDot: return "neon-dot (8x12 sdot)";
+  }
+  return "?";
+}
+
+std::string QuantKernelSummary() {
+  std::string s = "cpu:";
+  for (const auto& f : DetectedCpuFeatures()) s += " " + f;
+  s += " | kernels:";
+  for (WeightFormat f :
+       {WeightFormat::kInt8, WeightFormat::kInt4, WeightFormat::kF16, WeightFormat::kBF16, WeightFormat::kF32})
+    s += std::string(" ") + WeightFormatName(f) + "=" + QuantKernelName(f) + ";";
+  return s;
+}
+
+}  // namespace embody::kernels
