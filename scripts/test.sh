@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j1)
+# The quantized kernels cross-built for AArch64 and run under qemu-user (NEON dot-product paths).
+scripts/test_aarch64.sh build-aarch64
 if [ "${EMBODY_SKIP_SANITIZERS:-0}" != 1 ]; then
   # ThreadSanitizer over the action queue and the asynchronous inference thread.
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBODY_BUILD_SIM=OFF \
