@@ -197,7 +197,9 @@ Result<KernelIsa> SelectedIsa() {
                                 }() + ")");
     return isa;
   }
-  // Measured on Sapphire Rapids (bench/quant_bench.cc): see src/kernels/quant/README.md.
+  // With AMX, oneDNN's s8 matmul measured 3.5-10 TOPS on 2 Sapphire Rapids cores, several times
+  // the VNNI ceiling (~1.3 TOPS); without AMX embody's own kernels (README.md, measurements).
+  if (HasCpuFeature(CpuFeature::kAmxInt8) && IsaAvailable(KernelIsa::kOneDnn)) return KernelIsa::kOneDnn;
   for (KernelIsa isa : {KernelIsa::kAvx512Vnni, KernelIsa::kNeonDot, KernelIsa::kAvx2})
     if (IsaAvailable(isa)) return isa;
   return KernelIsa::kRef;
