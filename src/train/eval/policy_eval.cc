@@ -1,0 +1,169 @@
+#include "train/eval/policy_eval.h"
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "io/safetensors.h"
+#include "models/act/act_model.h"
+#include "models/smolvla/smolvla_model.h"
+#include "runtime/async/act_chunk_policy.h"
+#include "runtime/async/sim/camera_observer.h"
+#include "runtime/async/sim/sim_runner.h"
+#include "runtime/async/smolvla_chunk_policy.h"
+
+namespace embody::train {
+
+namespace {
+
+struct PolicySetup {
+  std::unique_ptr<runtime::Policy> policy;
+  std::vector<runtime::simrun::CameraSpec> cameras;
+  std::string type;
+};
+
+Result<PolicySetup> MakePolicy(const std::string& dir, const EvalOptions& o) {
+  EMBODY_ASSIGN_OR_RETURN(io::Json cfg, io::ReadJsonFile(dir + "/config.json"));
+  const std::string type = cfg.value("type", "");
+  PolicySetup p;
+  p.type = type;
+  if (type == "act") {
+    models::act::ActOptions opt;
+    opt.threads = o.threads;
+    EMBODY_ASSIGN_OR_RETURN(auto model, models::act::ActModel::Load(dir, opt));
+    for (size_t i = 0; i < model->config().num_cameras(); ++i) {
+      const auto& f = model->config().camera(i);
+      p.cameras.push_back({f.key, static_cast<int>(f.shape[1]), static_cast<int>(f.shape[2])});
+    }
+    p.policy = std::make_unique<runtime::ActChunkPolicy>(std::move(model));
+  } else if (type == "smolvla") {
+    models::smolvla::SmolVlaOptions opt;
+    opt.threads = o.threads;
+    opt.tokenizer_path = o.tokenizer;
+    EMBODY_ASSIGN_OR_RETURN(auto model, models::smolvla::SmolVlaModel::Load(dir, opt));
+    for (size_t i = 0; i < model->config().num_cameras(); ++i) {
+      const auto& f = model->config().camera(i);
+      p.cameras.push_back({f.key, static_cast<int>(f.shape[1]), static_cast<int>(f.shape[2])});
+    }
+    p.policy = std::make_unique<runtime::SmolVlaChunkPolicy>(std::move(model), o.task);
+  } else {
+    return Unimplemented(dir + "/config.json: policy type '" + type + "': act or smolvla");
+  }
+  return p;
+}
+
+// The weights' storage format, from model.safetensors' first floating-point tensor.
+std::string WeightFormat(const std::string& dir) {
+  auto f = io::SafetensorsFile::Open(dir + "/model.safetensors");
+  if (!f.ok()) return "?";
+  for (const io::TensorEntry& e : (*f)->entries())
+    if (e.dtype == DType::kF32 || e.dtype == DType::kBF16 || e.dtype == DType::kF16) {
+      std::string name(DTypeName(e.dtype));
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      return name;
+    }
+  return "?";
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+std::string PlatformName(int threads) {
+  std::string model = "CPU";
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return model + ", " + std::to_string(threads > 0 ? static_cast<unsigned>(threads) : cores) + " threads";
+}
+
+Result<EvalSummary> EvaluateCheckpoint(const std::string& dir, const EvalOptions& o, const EvalProgress& progress) {
+  EMBODY_ASSIGN_OR_RETURN(runtime::LatencyProfile latency, runtime::ParseLatencyProfile(o.latency));
+  sim::TaskOptions topt;
+  topt.episode_seconds = o.max_seconds;
+  EMBODY_ASSIGN_OR_RETURN(auto task, sim::TeaBagTask::Load(topt));
+  sim::Episode episode(*task);
+  EMBODY_ASSIGN_OR_RETURN(PolicySetup setup, MakePolicy(dir, o));
+  EMBODY_ASSIGN_OR_RETURN(auto cameras, runtime::simrun::CameraObserver::Create(*task, setup.cameras));
+  const runtime::simrun::Observer observer = [&](const sim::Episode& e, runtime::PolicyObservation* obs) {
+    return cameras->Observe(e, obs);
+  };
+  runtime::simrun::SimRunOptions ro;
+  ro.mode = o.async ? runtime::simrun::Mode::kAsync : runtime::simrun::Mode::kSync;
+  ro.latency = latency;
+  ro.threshold = o.threshold;
+
+  EvalSummary s;
+  s.checkpoint = dir;
+  s.policy = setup.type;
+  s.format = WeightFormat(dir);
+  s.mode = o.async ? "async" : "sync";
+  s.latency_profile = latency.name;
+  s.platform = PlatformName(o.threads);
+  const std::vector<EvalEpisode> set =
+      MakeEvalSet(task->num_clusters(), sim::kValidationCluster, o.per_cluster, o.val_episodes, o.seed_base);
+  std::vector<double> latencies;
+  for (const EvalEpisode& e : set) {
+    EMBODY_ASSIGN_OR_RETURN(runtime::simrun::SimEpisodeReport r,
+                            runtime::simrun::RunPolicyEpisode(episode, *setup.policy, e.spec, ro, observer));
+    EvalEpisodeResult er{e.set, e.spec.cluster, e.spec.seed, r.success, r.time_to_success, r.policy_error};
+    if (!r.policy_error.empty()) return Internal(dir + ": policy failed in episode seed " + std::to_string(e.spec.seed) +
+                                                 ": " + r.policy_error);
+    if (r.inferences > 0) latencies.push_back(r.mean_latency_ms);
+    (e.set == "test" ? s.test_total : s.val_total) += 1;
+    (e.set == "test" ? s.test_success : s.val_success) += r.success;
+    s.episodes.push_back(er);
+    if (progress) progress(static_cast<int>(s.episodes.size()), static_cast<int>(set.size()), er);
+  }
+  s.latency_ms = Median(latencies);
+  return s;
+}
+
+io::Json SummaryToJson(const EvalSummary& s, bool with_episodes) {
+  io::Json j = {{"checkpoint", s.checkpoint}, {"policy", s.policy}, {"format", s.format}, {"mode", s.mode},
+                {"latency_profile", s.latency_profile}, {"platform", s.platform}, {"latency_ms", s.latency_ms},
+                {"test", {{"success", s.test_success}, {"episodes", s.test_total}, {"rate", s.test()}}},
+                {"val", {{"success", s.val_success}, {"episodes", s.val_total}, {"rate", s.val()}}},
+                {"global", {{"success", s.test_success + s.val_success},
+                            {"episodes", s.test_total + s.val_total}, {"rate", s.global()}}}};
+  if (with_episodes) {
+    io::Json eps = io::Json::array();
+    for (const EvalEpisodeResult& e : s.episodes)
+      eps.push_back({{"set", e.set}, {"cluster", e.cluster}, {"seed", e.seed}, {"success", e.success},
+                     {"time_to_success", e.time_to_success}});
+    j["episodes"] = eps;
+  }
+  return j;
+}
+
+Result<EvalSummary> SummaryFromJson(const io::Json& j, const std::string& where) {
+  EvalSummary s;
+  try {
+    s.checkpoint = j.at("checkpoint").get<std::string>();
+    s.policy = j.at("policy").get<std::string>();
+    s.format = j.at("format").get<std::string>();
+    s.mode = j.at("mode").get<std::string>();
+    s.latency_profile = j.at("latency_profile").get<std::string>();
+    s.platform = j.at("platform").get<std::string>();
+    s.latency_ms = j.at("latency_ms").get<double>();
+    s.test_success = j.at("test").at("success").get<int>();
+    s.test_total = j.at("test").at("episodes").get<int>();
+    s.val_success = j.at("val").at("success").get<int>();
+    s.val_total = j.at("val").at("episodes").get<int>();
+  } catch (const std::exception& e) {
+    return InvalidArgument(where + ": not an embody eval result: " + e.what());
+  }
+  return s;
+}
+
+}  // namespace embody::train

@@ -1,0 +1,179 @@
+// The libtorch ACT against LeRobot's names and embody's runtime: state_dict keys, the parity of
+// a trained checkpoint's eval forward with `embody infer`'s model, and --resume after a kill.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "io/safetensors.h"
+#include "models/act/act_model.h"
+#include "models/act/act_weights.h"
+#include "support/golden_checkpoint.h"
+#include "train/act_net.h"
+#include "train/act_trainer.h"
+#include "train/checkpoint_io.h"
+#include "train/memory_source.h"
+
+namespace embody::train {
+namespace {
+
+TrainFeatures Features() {
+  TrainFeatures f;
+  f.cameras = {"observation.images.top", "observation.images.gripper"};
+  f.height = 64;
+  f.width = 96;
+  f.state_dim = 6;
+  f.action_dim = 6;
+  return f;
+}
+
+ActHparams Tiny(bool pre_norm = false) {
+  ActHparams h;
+  h.dim_model = 32;
+  h.n_heads = 4;
+  h.dim_feedforward = 64;
+  h.n_encoder_layers = 2;
+  h.n_decoder_layers = 1;
+  h.n_vae_encoder_layers = 1;
+  h.chunk_size = 10;
+  h.n_action_steps = 10;
+  h.pre_norm = pre_norm;
+  h.feedforward_activation = pre_norm ? "gelu" : "relu";
+  h.optimizer_lr = 1e-3;
+  h.optimizer_lr_backbone = 1e-4;
+  return h;
+}
+
+// Smooth synthetic episodes: images drift with t, actions follow the state.
+MemorySource Source() {
+  const TrainFeatures f = Features();
+  MemorySource s(f, "synthetic");
+  for (int e = 0; e < 3; ++e) {
+    MemoryEpisode ep;
+    ep.frames = 12 + 3 * e;
+    for (int t = 0; t < ep.frames; ++t) {
+      for (size_t c = 0; c < f.cameras.size(); ++c)
+        for (int i = 0; i < f.height * f.width * 3; ++i)
+          ep.images.push_back(static_cast<uint8_t>((i * 7 + t * 13 + e * 31 + static_cast<int>(c) * 50) % 251));
+      for (int j = 0; j < 6; ++j) {
+        ep.states.push_back(static_cast<float>(10 * j + t + e));
+        ep.actions.push_back(static_cast<float>(10 * j + t + e + 1.5 * std::sin(t + j)));
+      }
+    }
+    EXPECT_TRUE(s.Add(std::move(ep)).ok());
+  }
+  return s;
+}
+
+TrainOptions Options(const std::string& out, int64_t steps, int64_t save_every) {
+  TrainOptions o;
+  o.output = out;
+  o.steps = steps;
+  o.batch_size = 2;
+  o.save_every = save_every;
+  o.threads = 1;
+  o.workers = 1;
+  o.progress = false;
+  return o;
+}
+
+TEST(ActTrain, StateDictNamesAreLeRobots) {
+  const ActHparams h = Tiny();
+  const TrainFeatures f = Features();
+  ActPolicy policy(h, f);
+  std::set<std::string> ours;
+  for (const auto& [name, t] : StateDict(*policy)) ours.insert(name);
+  auto config = models::act::ParseActConfig(MakeActConfigJson(h, f), "config.json");
+  ASSERT_TRUE(config.ok());
+  std::set<std::string> expected;
+  const models::WeightTable table = models::act::MakeActWeightTable(*config);
+  for (const auto& [name, shape] : table.expected()) expected.insert(name);
+  // Training-only tensors, as in LeRobot's state_dict (1 VAE layer here).
+  for (const char* k : {"model.vae_encoder_cls_embed.weight", "model.vae_encoder_robot_state_input_proj.weight",
+                        "model.vae_encoder_robot_state_input_proj.bias", "model.vae_encoder_action_input_proj.weight",
+                        "model.vae_encoder_action_input_proj.bias", "model.vae_encoder_latent_output_proj.weight",
+                        "model.vae_encoder_latent_output_proj.bias", "model.vae_encoder_pos_enc"})
+    expected.insert(k);
+  for (const char* k : {"self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
+                        "self_attn.out_proj.bias", "linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias",
+                        "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"})
+    expected.insert(std::string("model.vae_encoder.layers.0.") + k);
+  EXPECT_EQ(ours, expected);
+}
+
+TEST(ActTrain, Sinusoids) {
+  // lerobot-models.md test vector: H=15, W=20, position (0,0).
+  const torch::Tensor p = SinusoidalTable2d(15, 20, 256);
+  EXPECT_NEAR(p[0][0][0][0].item<float>(), 0.406737f, 1e-5);
+  EXPECT_NEAR(p[0][1][0][0].item<float>(), 0.913545f, 1e-5);
+  EXPECT_NEAR(p[0][256][0][0].item<float>(), 0.309017f, 1e-5);
+  EXPECT_NEAR(p[0][259][0][0].item<float>(), 0.957570f, 1e-5);
+}
+
+class ActTrainParity : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
+  const std::string out = testing::FreshTempDir(GetParam() ? "act_train_parity_pre" : "act_train_parity");
+  MemorySource source = Source();
+  auto r = TrainAct(source, Tiny(GetParam()), Options(out, 3, 3));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->checkpoints.size(), 1u);
+  const std::string dir = r->checkpoints[0].pretrained_dir;
+
+  auto model = models::act::ActModel::Load(dir, {});
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  TrainSample s;
+  ASSERT_TRUE(source.Get(7, 10, &s).ok());
+  const TrainFeatures f = Features();
+  const size_t frame = static_cast<size_t>(f.height * f.width * 3);
+  models::act::ActObservation obs;
+  std::vector<const uint8_t*> images;
+  for (size_t c = 0; c < f.cameras.size(); ++c) {
+    images.push_back(s.images.data() + c * frame);
+    obs.images.push_back({images.back(), f.height, f.width});
+  }
+  obs.state = s.state.data();
+  std::vector<float> runtime_actions(60), runtime_norm(60), torch_norm;
+  ASSERT_TRUE((*model)->Predict(obs, runtime_actions.data(), runtime_norm.data()).ok());
+  auto torch_actions = PredictWithTrainingGraph(dir, images, s.state.data(), &torch_norm);
+  ASSERT_TRUE(torch_actions.ok()) << torch_actions.status().ToString();
+  ASSERT_EQ(torch_norm.size(), 60u);
+  double max_err = 0;
+  for (size_t i = 0; i < 60; ++i) max_err = std::max(max_err, static_cast<double>(std::abs(torch_norm[i] - runtime_norm[i])));
+  EXPECT_LT(max_err, 1e-4) << "normalized actions differ";
+  for (size_t i = 0; i < 60; ++i) EXPECT_NEAR((*torch_actions)[i], runtime_actions[i], 1e-3);
+  std::filesystem::remove_all(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(PostAndPreNorm, ActTrainParity, ::testing::Bool());
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(ActTrain, ResumeAfterAKillContinuesAsIfUninterrupted) {
+  const std::string a = testing::FreshTempDir("act_train_straight"), b = testing::FreshTempDir("act_train_resumed");
+  MemorySource source = Source();
+  ASSERT_TRUE(TrainAct(source, Tiny(), Options(a, 4, 2)).ok());
+  TrainOptions killed = Options(b, 4, 2);
+  killed.stop_after = 3;  // dies after step 3: the last checkpoint is step 2
+  ASSERT_TRUE(TrainAct(source, Tiny(), killed).ok());
+  TrainOptions resumed = Options(b, 4, 2);
+  resumed.resume = true;
+  auto r = TrainAct(source, Tiny(), resumed);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_step, 2);
+  EXPECT_EQ(r->last_step, 4);
+  const std::string tail = "/checkpoints/000004/pretrained_model/model.safetensors";
+  EXPECT_EQ(FileBytes(a + tail), FileBytes(b + tail)) << "resumed weights differ from an uninterrupted run";
+  // Resuming a finished run is an error, not a silent no-op.
+  EXPECT_EQ(TrainAct(source, Tiny(), resumed).status().code(), StatusCode::kFailedPrecondition);
+  std::filesystem::remove_all(a);
+  std::filesystem::remove_all(b);
+}
+
+}  // namespace
+}  // namespace embody::train

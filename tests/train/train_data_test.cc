@@ -1,0 +1,177 @@
+// Training data plumbing without libtorch: sampling, padding at episode ends, checkpoint files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "models/act/act_config.h"
+#include "support/golden_checkpoint.h"
+#include "train/batch_loader.h"
+#include "train/checkpoint_io.h"
+#include "train/memory_source.h"
+
+namespace embody::train {
+namespace {
+
+TrainFeatures TinyFeatures() {
+  TrainFeatures f;
+  f.cameras = {"observation.images.top"};
+  f.height = 4;
+  f.width = 5;
+  f.state_dim = 2;
+  f.action_dim = 2;
+  return f;
+}
+
+// Episode e has `frames` frames; action value = 100 * e + t, so padding is visible.
+MemorySource MakeSource(const std::vector<int>& lengths) {
+  MemorySource s(TinyFeatures(), "test");
+  for (size_t e = 0; e < lengths.size(); ++e) {
+    MemoryEpisode ep;
+    ep.frames = lengths[e];
+    ep.images.assign(static_cast<size_t>(ep.frames) * 4 * 5 * 3, static_cast<uint8_t>(e));
+    for (int t = 0; t < ep.frames; ++t) {
+      const float v = static_cast<float>(100 * e + t);
+      ep.states.insert(ep.states.end(), {v, -v});
+      ep.actions.insert(ep.actions.end(), {v, 2 * v});
+    }
+    EXPECT_TRUE(s.Add(std::move(ep)).ok());
+  }
+  return s;
+}
+
+TEST(TrainData, ChunkIsPaddedAtTheEpisodeEnd) {
+  MemorySource s = MakeSource({5, 7});
+  TrainSample x;
+  ASSERT_TRUE(s.Get(3, 4, &x).ok());  // episode 0, t = 3: actions t=3,4 then padded
+  EXPECT_EQ(x.actions, (std::vector<float>{3, 6, 4, 8, 4, 8, 4, 8}));
+  EXPECT_EQ(x.action_is_pad, (std::vector<uint8_t>{0, 0, 1, 1}));
+  ASSERT_TRUE(s.Get(5, 2, &x).ok());  // first frame of episode 1
+  EXPECT_EQ(x.state, (std::vector<float>{100, -100}));
+  EXPECT_EQ(x.images[0], 1);
+  EXPECT_EQ(s.Get(12, 2, &x).code(), StatusCode::kOutOfRange);
+}
+
+TEST(TrainData, BadEpisodeIsRejected) {
+  MemorySource s(TinyFeatures(), "test");
+  MemoryEpisode ep;
+  ep.frames = 2;
+  ep.images.resize(10);
+  EXPECT_EQ(s.Add(ep).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(TrainData, StatsArePopulationMeanAndStd) {
+  MemorySource s = MakeSource({3});
+  auto st = s.Stats();
+  ASSERT_TRUE(st.ok());
+  const FeatureStats& a = st->at("action");
+  EXPECT_FLOAT_EQ(a.mean[0], 1);
+  EXPECT_FLOAT_EQ(a.std[0], std::sqrt(2.f / 3.f));
+  EXPECT_FLOAT_EQ(a.max[1], 4);
+  EXPECT_EQ(a.count, 3);
+}
+
+TEST(TrainData, BatchesCoverEveryFrameOncePerEpochAndDependOnlyOnTheStep) {
+  const int64_t n = 37;
+  std::multiset<int64_t> seen;
+  for (int64_t step = 0; step < 37; ++step)  // 37 batches of 4 = 4 epochs
+    for (int64_t f : BatchFrames(n, 4, 7, step)) seen.insert(f);
+  for (int64_t f = 0; f < n; ++f) EXPECT_EQ(seen.count(f), 4u) << f;
+  EXPECT_EQ(BatchFrames(n, 4, 7, 11), BatchFrames(n, 4, 7, 11));
+  EXPECT_NE(BatchFrames(n, 4, 7, 11), BatchFrames(n, 4, 8, 11));
+}
+
+TEST(TrainData, LoaderDeliversInStepOrderAndResumes) {
+  MemorySource s = MakeSource({6, 9, 4});
+  LoaderOptions o;
+  o.batch_size = 3;
+  o.chunk = 5;
+  o.workers = 3;
+  std::vector<std::vector<int64_t>> first;
+  {
+    BatchLoader l(s, o);
+    for (int i = 0; i < 6; ++i) {
+      Batch b;
+      ASSERT_TRUE(l.Next(&b).ok());
+      EXPECT_EQ(b.step, i);
+      EXPECT_EQ(b.actions.size(), 3u * 5 * 2);
+      first.push_back(b.frames);
+    }
+  }
+  o.first_step = 4;
+  BatchLoader l(s, o);
+  Batch b;
+  ASSERT_TRUE(l.Next(&b).ok());
+  EXPECT_EQ(b.frames, first[4]);
+}
+
+TEST(TrainData, ConfigJsonRoundTripsThroughTheRuntimeParser) {
+  ActHparams h;
+  h.dim_model = 64;
+  h.n_heads = 4;
+  h.chunk_size = 20;
+  h.n_action_steps = 10;
+  h.pre_norm = true;
+  const TrainFeatures f = TinyFeatures();
+  const io::Json j = MakeActConfigJson(h, f);
+  auto c = models::act::ParseActConfig(j, "config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->unknown_fields.empty());
+  ActHparams h2;
+  TrainFeatures f2;
+  ASSERT_TRUE(ReadActConfigJson(j, "config.json", &h2, &f2).ok());
+  EXPECT_EQ(h2.dim_model, 64);
+  EXPECT_TRUE(h2.pre_norm);
+  EXPECT_EQ(f2.cameras, f.cameras);
+  EXPECT_EQ(f2.height, 4);
+  h.n_heads = 5;
+  EXPECT_EQ(ValidateHparams(h).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(TrainData, CheckpointsArePublishedWhole) {
+  const std::string out = testing::FreshTempDir("train_publish");
+  EXPECT_EQ(LastCheckpointStep(out).status().code(), StatusCode::kNotFound);
+  auto write = [](const std::string& dir) -> Status {
+    std::filesystem::create_directories(dir + "/pretrained_model");
+    return io::WriteJsonFile(dir + "/pretrained_model/model.safetensors", io::Json::object());
+  };
+  ASSERT_TRUE(PublishCheckpoint(out, 20, write).ok());
+  ASSERT_TRUE(PublishCheckpoint(out, 40, write).ok());
+  // A failing writer leaves the published ones and `last` untouched.
+  EXPECT_FALSE(PublishCheckpoint(out, 60, [](const std::string&) { return IoError("disk full"); }).ok());
+  auto last = LastCheckpointStep(out);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 40);
+  EXPECT_EQ(ListCheckpoints(out), (std::vector<int64_t>{20, 40}));
+  EXPECT_TRUE(std::filesystem::exists(out + "/checkpoints/000040/pretrained_model/model.safetensors"));
+  std::filesystem::remove_all(out);
+}
+
+TEST(TrainData, TrainingStateRoundTrips) {
+  const std::string dir = testing::FreshTempDir("train_state");
+  TrainingState s;
+  s.step = 7;
+  Tensor t = Tensor::Empty(DType::kF32, {2});
+  t.data<float>()[0] = 1.5f;
+  t.data<float>()[1] = -2;
+  s.optimizer.emplace_back("state.0.exp_avg", t);
+  Tensor step = Tensor::Empty(DType::kF32, Shape{});
+  step.data<float>()[0] = 7;
+  s.optimizer.emplace_back("state.0.step", step);
+  s.param_groups = io::Json::array({{{"lr", 1e-5}}});
+  Tensor r = Tensor::Empty(DType::kU8, {3});
+  std::fill(r.data<uint8_t>(), r.data<uint8_t>() + 3, 9);
+  s.rng.emplace_back("torch_cpu", r);
+  ASSERT_TRUE(WriteTrainingState(dir, s).ok());
+  auto back = ReadTrainingState(dir);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->step, 7);
+  ASSERT_EQ(back->optimizer.size(), 2u);
+  EXPECT_EQ(back->optimizer[0].second.data<float>()[1], -2);
+  EXPECT_EQ(back->rng[0].second.data<uint8_t>()[2], 9);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace embody::train
