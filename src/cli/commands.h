@@ -14,4 +14,8 @@ void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run);
 void RegisterSim(CLI::App& app, std::function<int()>& run);
 void RegisterRun(CLI::App& app, std::function<int()>& run);
 
+// LeRobot datasets (issue 11).
+void RegisterDataset(CLI::App& app, std::function<int()>& run);
+void RegisterRecord(CLI::App& app, std::function<int()>& run);
+
 }  // namespace embody::cli

@@ -16,6 +16,12 @@ int main(int argc, char** argv) {
   embody::cli::RegisterSim(app, run);
   embody::cli::RegisterRun(app, run);
 #endif
+#ifdef EMBODY_HAVE_DATA
+  embody::cli::RegisterDataset(app, run);
+#endif
+#if defined(EMBODY_HAVE_DATA) && defined(EMBODY_HAVE_SIM)
+  embody::cli::RegisterRecord(app, run);
+#endif
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

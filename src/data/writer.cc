@@ -61,6 +61,7 @@ struct DatasetWriter::State {
   std::vector<float> states, actions;
   int64_t frames = 0;
   Status frame_error;  // first AddFrame error (the episode cannot be committed)
+  std::string encoder;  // codec the cameras use, known after the first commit
 };
 
 DatasetWriter::DatasetWriter() : state_(std::make_unique<State>()) {}
@@ -78,7 +79,7 @@ int64_t DatasetWriter::stalls() const {
 std::string DatasetWriter::encoder_name() const {
   for (const auto& w : state_->workers)
     if (!w->encoder_name().empty()) return w->encoder_name();
-  return "";
+  return state_->encoder;
 }
 
 namespace {
@@ -323,6 +324,10 @@ Status DatasetWriter::AddFrame(const FrameInput& f) {
   return Status::Ok();
 }
 
+void DatasetWriter::SetEpisodeSuccess(int success) {
+  if (state_->open) state_->meta.success = success;
+}
+
 void DatasetWriter::DiscardEpisode() {
   State& s = *state_;
   if (!s.open) return;
@@ -369,6 +374,7 @@ Status DatasetWriter::CommitEpisode(EpisodeSummary* summary) {
       return DataLoss(s.camera_keys[k] + ": encoded " + std::to_string(frames) + " frames, the episode has " +
                       std::to_string(n));
     stats[s.camera_keys[k]] = img;
+    if (s.encoder.empty()) s.encoder = s.workers[k]->encoder_name();
     staged.push_back((root / kStagingDir / (s.camera_keys[k] + ".mp4")).string());
   }
 

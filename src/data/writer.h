@@ -96,6 +96,8 @@ class DatasetWriter {
   Result<EpisodeSummary> EndEpisode();
   // Drops the open episode.
   void DiscardEpisode();
+  // Sets the open episode's success flag (known only when it ends). REQUIRES: episode open.
+  void SetEpisodeSuccess(int success);
   // Commits nothing; releases files. Idempotent. REQUIRES: no episode open (else it is dropped).
   Status Close();
 
