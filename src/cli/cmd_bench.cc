@@ -22,7 +22,7 @@ struct BenchArgs {
   std::string backend = "onednn";
   bool json = false;
   bool direct_conv = false;
-  std::string task = "put the tea bag in the mug", tokenizer, position_ids = "exact";
+  std::string task = "put the tea bag in the mug", tokenizer, position_ids = "exact", plan;
 };
 
 io::Json SummaryJson(const LatencySummary& s) {
@@ -47,6 +47,7 @@ int RunBench(const BenchArgs& a) {
     s.warmup = a.warmup;
     s.json = a.json;
     s.position_ids = a.position_ids;
+    s.plan = a.plan;
     return RunBenchSmolVla(s);
   }
   auto backend = kernels::ParseBackend(a.backend);
@@ -59,6 +60,7 @@ int RunBench(const BenchArgs& a) {
   opt.override_cameras = a.cameras;
   opt.override_height = a.height;
   opt.override_width = a.width;
+  opt.plan = a.plan;
   Stopwatch load_sw;
   auto loaded = ActModel::Load(a.checkpoint, opt);
   if (!loaded.ok()) return Fail(loaded.status());
@@ -104,6 +106,7 @@ int RunBench(const BenchArgs& a) {
                 {"policy", "act"},
                 {"backend", kernels::BackendName(*backend)},
                 {"winograd", opt.winograd},
+                {"plan", model.plan()},
                 {"gemm", kernels::LinearImplementation(*backend)},
                 {"threads", threads},
                 {"cameras", c.num_cameras()},
@@ -125,6 +128,7 @@ int RunBench(const BenchArgs& a) {
               c.num_cameras(), static_cast<long long>(h), static_cast<long long>(w),
               static_cast<long long>(model.sequence_length()), kernels::BackendName(*backend),
               kernels::LinearImplementation(*backend), opt.winograd ? ", winograd conv" : "", threads, a.runs, a.warmup);
+  std::printf("  precision plan: %s\n", model.plan().c_str());
   std::printf("  %-22s %10s %10s\n", "block", "median ms", "p90 ms");
   for (size_t k = 0; k < backbone.size(); ++k) {
     const LatencySummary s = Summarize(backbone[k]);
@@ -157,6 +161,7 @@ void RegisterBench(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--warmup", a->warmup, "Untimed runs first");
   sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");
   sub->add_flag("--direct-conv", a->direct_conv, "Direct 3x3 convolutions instead of Winograd");
+  sub->add_option("--plan", a->plan, "Precision per block, e.g. backbone=int8,encoder=int8 (see embody quantize --help)");
   sub->add_flag("--json", a->json, "Print JSON");
   sub->callback([a, &run] { run = [a] { return RunBench(*a); }; });
 }

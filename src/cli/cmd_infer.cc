@@ -25,7 +25,7 @@ struct InferArgs {
   bool json = false;
   bool normalized = false;
   bool direct_conv = false;
-  std::string task, tokenizer, position_ids = "exact";
+  std::string task, tokenizer, position_ids = "exact", plan;
   uint64_t noise_seed = 0;
   bool truncate_task = false;
 };
@@ -49,6 +49,7 @@ int RunInfer(const InferArgs& a) {
     s.threads = a.threads;
     s.noise_seed = a.noise_seed;
     s.position_ids = a.position_ids;
+    s.plan = a.plan;
     s.truncate_task = a.truncate_task;
     return RunInferSmolVla(s);
   }
@@ -58,6 +59,7 @@ int RunInfer(const InferArgs& a) {
   opt.backend = *backend;
   opt.threads = a.threads;
   opt.winograd = !a.direct_conv;
+  opt.plan = a.plan;
   auto model = ActModel::Load(a.checkpoint, opt);
   if (!model.ok()) return Fail(model.status());
   const ActConfig& c = (*model)->config();
@@ -141,6 +143,7 @@ void RegisterInfer(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--threads", a->threads, "Threads (default: all cores)");
   sub->add_option("--backend", a->backend, "Kernel backend: onednn or reference");
   sub->add_flag("--direct-conv", a->direct_conv, "Direct 3x3 convolutions instead of Winograd");
+  sub->add_option("--plan", a->plan, "Precision per block, e.g. backbone=int8,encoder=int8 (see embody quantize --help)");
   sub->add_flag("--normalized", a->normalized, "Print normalized actions instead of robot units");
   sub->add_flag("--json", a->json, "Print JSON");
   sub->callback([a, &run] { run = [a] { return RunInfer(*a); }; });

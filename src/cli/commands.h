@@ -11,6 +11,7 @@ void RegisterInfo(CLI::App& app, std::function<int()>& run);
 void RegisterInfer(CLI::App& app, std::function<int()>& run);
 void RegisterBench(CLI::App& app, std::function<int()>& run);
 void RegisterSeedCheckpoint(CLI::App& app, std::function<int()>& run);
+void RegisterQuantize(CLI::App& app, std::function<int()>& run);
 void RegisterSim(CLI::App& app, std::function<int()>& run);
 void RegisterRun(CLI::App& app, std::function<int()>& run);
 

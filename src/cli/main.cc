@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   embody::cli::RegisterInfer(app, run);
   embody::cli::RegisterBench(app, run);
   embody::cli::RegisterSeedCheckpoint(app, run);
+  embody::cli::RegisterQuantize(app, run);
 #ifdef EMBODY_HAVE_SIM
   embody::cli::RegisterSim(app, run);
   embody::cli::RegisterRun(app, run);

@@ -36,8 +36,9 @@ Result<SiglipPositionIds> PositionIds(const std::string& s) {
 
 // The model options both `infer` and `bench` take from the command line.
 Result<SmolVlaOptions> MakeOptions(const std::string& backend, int threads, const std::string& tokenizer,
-                                   const std::string& position_ids) {
+                                   const std::string& position_ids, const std::string& plan) {
   SmolVlaOptions opt;
+  opt.plan = plan;
   EMBODY_ASSIGN_OR_RETURN(opt.backend, kernels::ParseBackend(backend));
   EMBODY_ASSIGN_OR_RETURN(opt.position_ids, PositionIds(position_ids));
   opt.threads = threads;
@@ -120,7 +121,7 @@ int RunInfoSmolVla(const std::string& dir, bool json) {
 }
 
 int RunInferSmolVla(const SmolVlaInferArgs& a) {
-  auto options = MakeOptions(a.backend, a.threads, a.tokenizer, a.position_ids);
+  auto options = MakeOptions(a.backend, a.threads, a.tokenizer, a.position_ids, a.plan);
   if (!options.ok()) return Fail(options.status());
   SmolVlaOptions opt = *options;
   opt.truncate_long_tasks = a.truncate_task;
@@ -183,7 +184,7 @@ int RunInferSmolVla(const SmolVlaInferArgs& a) {
 }
 
 int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
-  auto options = MakeOptions(a.backend, a.threads, a.tokenizer, a.position_ids);
+  auto options = MakeOptions(a.backend, a.threads, a.tokenizer, a.position_ids, a.plan);
   if (!options.ok()) return Fail(options.status());
   const SmolVlaOptions& opt = *options;
   Stopwatch load_sw;
@@ -227,7 +228,7 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   for (const auto& v : vision) vis.push_back(Summary(v));
   const int threads = ThreadPool(a.threads).threads();
   io::Json j = {{"checkpoint", a.checkpoint}, {"policy", "smolvla"}, {"backend", kernels::BackendName(opt.backend)},
-                {"gemm", kernels::LinearImplementation(opt.backend)},
+                {"gemm", kernels::LinearImplementation(opt.backend)}, {"plan", (*model)->plan()},
                 {"threads", threads}, {"cameras", c.num_cameras()}, {"steps", c.num_steps}, {"runs", a.runs},
                 {"tokens", (*model)->last_token_ids().size()}, {"prefix_length", (*model)->prefix_cache().length},
                 {"load_ms", load_ms}, {"total_ms", Summary(total)},
@@ -242,6 +243,7 @@ int RunBenchSmolVla(const SmolVlaBenchArgs& a) {
   std::printf("SmolVLA  %zu camera(s), prefix %lld tokens, %d steps, backend %s (%s), %d thread(s), %d runs (+%d warmup)\n",
               c.num_cameras(), static_cast<long long>((*model)->prefix_cache().length), c.num_steps,
               kernels::BackendName(opt.backend), kernels::LinearImplementation(opt.backend), threads, a.runs, a.warmup);
+  std::printf("  precision plan: %s\n", (*model)->plan().c_str());
   std::printf("  %-24s %10s %10s\n", "block", "median ms", "p90 ms");
   for (size_t k = 0; k < vision.size(); ++k) {
     const LatencySummary s = Summarize(vision[k]);

@@ -12,9 +12,13 @@ namespace {
 constexpr float kFrozenBnEps = 1e-5f;
 
 // Reads conv weight `conv_key` and BN `bn_prefix`, folds the BN, and builds the op.
-Result<std::unique_ptr<kernels::ConvOp>> FoldedConv(const WeightTable& w, kernels::Backend backend,
+Result<std::unique_ptr<kernels::ConvOp>> FoldedConv(const WeightTable& w, OpFactory& factory,
                                                     const std::string& conv_key, const std::string& bn_prefix,
                                                     const kernels::ConvParams& p) {
+  std::string op_id = conv_key.substr(0, conv_key.size() - std::string(".weight").size());
+  std::vector<std::string> keys = {conv_key, bn_prefix + ".weight", bn_prefix + ".bias", bn_prefix + ".running_mean",
+                                   bn_prefix + ".running_var"};
+  return factory.Conv("backbone", op_id, keys, p, [&]() -> Result<DenseWeights> {
   EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(conv_key));
   EMBODY_ASSIGN_OR_RETURN(Tensor gamma, w.ReadF32(bn_prefix + ".weight"));
   EMBODY_ASSIGN_OR_RETURN(Tensor beta, w.ReadF32(bn_prefix + ".bias"));
@@ -29,23 +33,22 @@ Result<std::unique_ptr<kernels::ConvOp>> FoldedConv(const WeightTable& w, kernel
     bias[static_cast<size_t>(o)] = beta.data<float>()[o] - mean.data<float>()[o] * scale;
     for (int64_t i = 0; i < per_out; ++i) wd[o * per_out + i] *= scale;
   }
-  auto op = kernels::MakeConv(backend, p, wd, bias.data());
-  if (!op.ok()) return op.status().WithContext(conv_key);
-  return op;
+  return DenseWeights{std::vector<float>(wd, wd + weight.numel()), std::move(bias)};
+  });
 }
 
 }  // namespace
 
 Result<std::unique_ptr<ResNetBackbone>> ResNetBackbone::Create(const ActConfig& c, const WeightTable& w,
-                                                               kernels::Backend backend, int64_t height,
+                                                               OpFactory& factory, int64_t height,
                                                                int64_t width, bool winograd, Arena& arena) {
   auto bb = std::make_unique<ResNetBackbone>();
   size_t max_bytes = 0;
   kernels::ConvParams stem{3, 64, height, width, 7, 2, 3, true, false, true};
-  EMBODY_ASSIGN_OR_RETURN(bb->stem_, FoldedConv(w, backend, "model.backbone.conv1.weight", "model.backbone.bn1", stem));
+  EMBODY_ASSIGN_OR_RETURN(bb->stem_, FoldedConv(w, factory, "model.backbone.conv1.weight", "model.backbone.bn1", stem));
   max_bytes = std::max(max_bytes, bb->stem_->dst_bytes());
   kernels::PoolParams pool{64, stem.out_h(), stem.out_w(), 3, 2, 1};
-  EMBODY_ASSIGN_OR_RETURN(bb->pool_, kernels::MakeMaxPool(backend, pool));
+  EMBODY_ASSIGN_OR_RETURN(bb->pool_, kernels::MakeMaxPool(factory.backend(), pool));
   max_bytes = std::max(max_bytes, bb->pool_->dst_bytes());
   int64_t h = pool.out_h(), wd = pool.out_w(), in_ch = 64;
   for (int s = 0; s < 4; ++s) {
@@ -56,13 +59,13 @@ Result<std::unique_ptr<ResNetBackbone>> ResNetBackbone::Create(const ActConfig& 
       const int64_t cin = b == 0 ? in_ch : ch;
       Block blk;
       kernels::ConvParams p1{cin, ch, h, wd, 3, stride, 1, true, false, false, winograd};
-      EMBODY_ASSIGN_OR_RETURN(blk.conv1, FoldedConv(w, backend, p + ".conv1.weight", p + ".bn1", p1));
+      EMBODY_ASSIGN_OR_RETURN(blk.conv1, FoldedConv(w, factory, p + ".conv1.weight", p + ".bn1", p1));
       kernels::ConvParams p2{ch, ch, p1.out_h(), p1.out_w(), 3, 1, 1, true, true, false, winograd};
-      EMBODY_ASSIGN_OR_RETURN(blk.conv2, FoldedConv(w, backend, p + ".conv2.weight", p + ".bn2", p2));
+      EMBODY_ASSIGN_OR_RETURN(blk.conv2, FoldedConv(w, factory, p + ".conv2.weight", p + ".bn2", p2));
       if (b == 0 && s > 0) {
         kernels::ConvParams pd{cin, ch, h, wd, 1, 2, 0, false, false, false};
         EMBODY_ASSIGN_OR_RETURN(blk.downsample,
-                                FoldedConv(w, backend, p + ".downsample.0.weight", p + ".downsample.1", pd));
+                                FoldedConv(w, factory, p + ".downsample.0.weight", p + ".downsample.1", pd));
       }
       max_bytes = std::max({max_bytes, blk.conv1->dst_bytes(), blk.conv2->dst_bytes()});
       h = p1.out_h();
@@ -73,7 +76,7 @@ Result<std::unique_ptr<ResNetBackbone>> ResNetBackbone::Create(const ActConfig& 
   }
   bb->out_h_ = h;
   bb->out_w_ = wd;
-  EMBODY_ASSIGN_OR_RETURN(bb->to_tokens_, kernels::MakeToTokens(backend, kOutChannels, h, wd));
+  EMBODY_ASSIGN_OR_RETURN(bb->to_tokens_, kernels::MakeToTokens(factory.backend(), kOutChannels, h, wd));
   for (size_t& off : bb->buf_offset_) off = arena.Reserve(max_bytes);
   return bb;
 }

@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "kernels/ops.h"
 #include "models/act/act_config.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 
 namespace embody::models::act {
@@ -16,7 +17,7 @@ class ResNetBackbone {
  public:
   // Builds the ops for one [3, height, width] camera image; reserves its scratch in `arena`.
   static Result<std::unique_ptr<ResNetBackbone>> Create(const ActConfig& c, const WeightTable& w,
-                                                        kernels::Backend backend, int64_t height,
+                                                        OpFactory& factory, int64_t height,
                                                         int64_t width, bool winograd, Arena& arena);
   // Call once after arena.Commit().
   void BindArena(const Arena& arena);

@@ -7,6 +7,7 @@
 #include "models/act/act_backbone.h"
 #include "models/act/act_transformer.h"
 #include "models/act/act_weights.h"
+#include "models/common/quantized_store.h"
 
 namespace embody::models::act {
 
@@ -16,6 +17,7 @@ struct ActModel::ScratchOffsets {
 };
 
 ActModel::~ActModel() = default;
+const TransformerScratch& ActModel::transformer_scratch() const { return scratch_->bound; }
 
 void SinusoidalPosition2d(int64_t h, int64_t w, int64_t dim, float* out) {
   // Float32 arithmetic in the order LeRobot's torch code uses.
@@ -44,17 +46,20 @@ void SinusoidalPosition2d(int64_t h, int64_t w, int64_t dim, float* out) {
 
 namespace {
 
-Result<std::unique_ptr<kernels::LinearOp>> LinearFrom(const WeightTable& w, kernels::Backend backend,
+Result<std::unique_ptr<kernels::LinearOp>> LinearFrom(const WeightTable& w, OpFactory& factory, const char* block,
                                                       const std::string& prefix, int64_t m, int64_t n, int64_t k) {
-  EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(prefix + ".weight"));
-  EMBODY_ASSIGN_OR_RETURN(Tensor bias, w.ReadF32(prefix + ".bias"));
   kernels::LinearParams p;
   p.m = m;
   p.n = n;
   p.k = k;
-  auto op = kernels::MakeLinear(backend, p, weight.data<float>(), bias.data<float>());
-  if (!op.ok()) return op.status().WithContext(prefix);
-  return op;
+  return factory.Linear(block, prefix, {prefix + ".weight", prefix + ".bias"}, p, false, [&]() -> Result<DenseWeights> {
+    EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(prefix + ".weight"));
+    EMBODY_ASSIGN_OR_RETURN(Tensor bias, w.ReadF32(prefix + ".bias"));
+    DenseWeights d;
+    d.weight.assign(weight.data<float>(), weight.data<float>() + weight.numel());
+    d.bias.assign(bias.data<float>(), bias.data<float>() + bias.numel());
+    return d;
+  });
 }
 
 // Rewrites the VISUAL inputs for a benchmark override. Returns (existing key, new key) pairs
@@ -102,35 +107,57 @@ Result<std::unique_ptr<ActModel>> ActModel::Load(const std::string& dir, const A
   const ActConfig& c = m->config_;
   EMBODY_ASSIGN_OR_RETURN(m->file_, io::SafetensorsFile::Open(dir + "/model.safetensors"));
   m->weights_ = MakeActWeightTable(c);
+  EMBODY_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedStore> store, QuantizedStore::Open(dir, "act"));
+  PrecisionPlan plan;
+  if (store) {
+    m->weights_.SetSuperseded(store->superseded());
+    EMBODY_ASSIGN_OR_RETURN(plan, PrecisionPlan::Parse(store->plan_text(), ActBlocks()));
+    if (!options.plan.empty() && options.plan != store->plan_text()) {
+      EMBODY_ASSIGN_OR_RETURN(PrecisionPlan asked, PrecisionPlan::Parse(options.plan, ActBlocks()));
+      if (asked.ToString() != plan.ToString()) {
+        return InvalidArgument(dir + " is quantized with plan '" + plan.ToString() + "'; --plan '" + options.plan +
+                               "' differs (quantize the source checkpoint again for another plan)");
+      }
+    }
+  } else {
+    EMBODY_ASSIGN_OR_RETURN(plan, PrecisionPlan::Parse(options.plan, ActBlocks()));
+  }
+  m->plan_text_ = plan.ToString();
   EMBODY_TRY(m->weights_.Bind(m->file_));
+  FactoryOptions fo;
+  fo.backend = options.backend;
+  fo.plan = &plan;
+  fo.store = store.get();
+  fo.capture = options.capture;
+  fo.static_activations = store && store->static_activations();
+  OpFactory factory(fo);
   EMBODY_ASSIGN_OR_RETURN(m->normalizer_, Normalizer::Load(dir, c.inputs, c.outputs, c.normalization, *m->file_));
 
   for (const auto& [from, to] : stat_aliases) m->normalizer_.CopyStats(from, to);
 
-  const kernels::Backend be = options.backend;
   const int64_t d = c.dim_model, ncam = static_cast<int64_t>(c.num_cameras());
   Arena& arena = m->arena_;
   int64_t img_h = 0, img_w = 0;
   if (ncam > 0) {
     img_h = c.camera(0).shape[1];
     img_w = c.camera(0).shape[2];
-    auto bb = ResNetBackbone::Create(c, m->weights_, be, img_h, img_w, options.winograd, arena);
+    auto bb = ResNetBackbone::Create(c, m->weights_, factory, img_h, img_w, options.winograd, arena);
     if (!bb.ok()) return bb.status().WithContext(dir + ": backbone for " + std::to_string(img_h) + "x" + std::to_string(img_w));
     m->backbone_ = std::move(*bb);
     m->img_tokens_ = m->backbone_->out_h() * m->backbone_->out_w();
     // The 1x1 projection conv is a linear layer over all cameras' tokens at once.
-    EMBODY_ASSIGN_OR_RETURN(m->img_proj_, LinearFrom(m->weights_, be, "model.encoder_img_feat_input_proj",
+    EMBODY_ASSIGN_OR_RETURN(m->img_proj_, LinearFrom(m->weights_, factory, "encoder", "model.encoder_img_feat_input_proj",
                                                      ncam * m->img_tokens_, d, ResNetBackbone::kOutChannels));
   }
   const int64_t n1d = c.num_1d_tokens();
   m->seq_ = n1d + ncam * m->img_tokens_;
   if (c.state()) {
-    EMBODY_ASSIGN_OR_RETURN(m->state_proj_, LinearFrom(m->weights_, be, "model.encoder_robot_state_input_proj", 1, d, c.state_dim()));
+    EMBODY_ASSIGN_OR_RETURN(m->state_proj_, LinearFrom(m->weights_, factory, "encoder", "model.encoder_robot_state_input_proj", 1, d, c.state_dim()));
   }
   if (c.env_state()) {
-    EMBODY_ASSIGN_OR_RETURN(m->env_proj_, LinearFrom(m->weights_, be, "model.encoder_env_state_input_proj", 1, d, c.env_state_dim()));
+    EMBODY_ASSIGN_OR_RETURN(m->env_proj_, LinearFrom(m->weights_, factory, "encoder", "model.encoder_env_state_input_proj", 1, d, c.env_state_dim()));
   }
-  EMBODY_ASSIGN_OR_RETURN(m->head_, LinearFrom(m->weights_, be, "model.action_head", c.chunk_size, c.action_dim(), d));
+  EMBODY_ASSIGN_OR_RETURN(m->head_, LinearFrom(m->weights_, factory, "decoder", "model.action_head", c.chunk_size, c.action_dim(), d));
 
   {  // The latent is zero at inference: its token is the projection's bias (W·0 + b).
     EMBODY_ASSIGN_OR_RETURN(Tensor b, m->weights_.ReadF32("model.encoder_latent_input_proj.bias"));
@@ -146,8 +173,10 @@ Result<std::unique_ptr<ActModel>> ActModel::Load(const std::string& dir, const A
     EMBODY_ASSIGN_OR_RETURN(Tensor qp, m->weights_.ReadF32("model.decoder_pos_embed.weight"));
     m->query_pos_.assign(qp.data<float>(), qp.data<float>() + qp.numel());
   }
-  EMBODY_ASSIGN_OR_RETURN(m->encoder_, ActEncoder::Create(c, m->weights_, be, m->seq_));
-  EMBODY_ASSIGN_OR_RETURN(m->decoder_, ActDecoder::Create(c, m->weights_, be, m->seq_));
+  EMBODY_ASSIGN_OR_RETURN(m->encoder_, ActEncoder::Create(c, m->weights_, factory, m->seq_));
+  EMBODY_ASSIGN_OR_RETURN(m->decoder_, ActDecoder::Create(c, m->weights_, factory, m->seq_));
+  EMBODY_TRY(factory.CheckPlanFullyUsed());
+  m->census_ = factory.census();
 
   auto r = [&](int64_t floats) { return arena.Reserve(static_cast<size_t>(std::max<int64_t>(floats, 1)) * 4); };
   m->off_.image = r(3 * img_h * img_w);
@@ -273,6 +302,8 @@ Status ActModel::Predict(const ActObservation& obs, float* actions, float* norma
   float* y = decoder_->Run(enc, enc_pos, query_pos_.data(), arena_.At<float>(off_.y), arena_.At<float>(off_.y_alt), s);
   float* out = arena_.At<float>(off_.normalized);
   head_->Run(y, out);
+  outputs_ = {cam_tokens, static_cast<int64_t>(obs.images.size()) * img_tokens_ * ResNetBackbone::kOutChannels,
+              enc, seq_ * d, y, c.chunk_size * d};
   const size_t out_bytes = static_cast<size_t>(c.chunk_size * a_dim) * 4;
   if (normalized) std::memcpy(normalized, out, out_bytes);
   if (actions) {

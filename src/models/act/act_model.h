@@ -8,6 +8,7 @@
 // one model per thread for parallel sessions.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "kernels/ops.h"
 #include "models/act/act_config.h"
 #include "models/common/normalizer.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 
 namespace embody::models::act {
@@ -26,6 +28,7 @@ namespace embody::models::act {
 class ResNetBackbone;
 class ActEncoder;
 class ActDecoder;
+struct TransformerScratch;
 
 struct ActOptions {
   kernels::Backend backend = kernels::Backend::kOneDnn;
@@ -37,7 +40,15 @@ struct ActOptions {
   // weights do not depend on either). Extra cameras reuse the first camera's statistics.
   int override_cameras = 0;
   int override_height = 0, override_width = 0;
+  // Precision plan over ActBlocks(), e.g. "backbone=int8,encoder=int8" (empty: all f32). A
+  // quantized checkpoint carries its own plan; a different one here is an error.
+  std::string plan;
+  // `embody quantize` only: receives every op's packed weights (and observes activations).
+  QuantCapture* capture = nullptr;
 };
+
+// The blocks a precision plan names for ACT, in execution order.
+inline std::vector<std::string> ActBlocks() { return {"backbone", "encoder", "decoder"}; }
 
 // One camera frame in robot units: 8-bit RGB, HWC, rows top to bottom.
 struct CameraFrame {
@@ -80,8 +91,40 @@ class ActModel {
   Status Predict(const ActObservation& obs, float* actions, float* normalized);
 
   const ActBlockTimes& last_times() const { return times_; }
+  // Block outputs of the last Predict() (pointers into the model's arena, valid until the next
+  // call), for the quantizer's sensitivity report: camera tokens [cams * tokens, 512], encoder
+  // output [sequence_length, dim_model], decoder output [chunk_size, dim_model].
+  struct BlockOutputs {
+    const float* backbone = nullptr;
+    int64_t backbone_size = 0;
+    const float* encoder = nullptr;
+    int64_t encoder_size = 0;
+    const float* decoder = nullptr;
+    int64_t decoder_size = 0;
+  };
+  const BlockOutputs& last_block_outputs() const { return outputs_; }
+  // The precision plan in effect (canonical text) and the ops built per block and format.
+  const std::string& plan() const { return plan_text_; }
+  const std::map<std::string, std::map<kernels::WeightFormat, int>>& op_census() const { return census_; }
+
+  // Per-block entry points for a scheduler (runtime/sched, issue 6); defined in act_blocks.cc.
+  // Predict(obs) computes the same as RunBackbone(obs, c, 0) for every camera c, then
+  // RunTransformer(obs, ...). Different cameras may run concurrently from different threads when
+  // each uses its own replica: replica 0 is the model's own backbone, replicas 1 ..
+  // backbone_replicas() - 1 come from AddBackboneReplicas (own ResNet weights and scratch each).
+  // These do not set the OpenMP thread count: the calling executor does.
+  Status AddBackboneReplicas(int count);
+  int backbone_replicas() const { return 1 + static_cast<int>(replicas_.size()); }
+  // Writes camera `camera`'s tokens. Errors: camera or replica out of range, missing/mis-sized image.
+  Status RunBackbone(const ActObservation& obs, size_t camera, int replica);
+  // Encoder and decoder over the tokens of every camera's last RunBackbone.
+  Status RunTransformer(const ActObservation& obs, float* actions, float* normalized);
 
  private:
+  struct BackboneReplica;                                  // act_blocks.cc
+  std::vector<std::shared_ptr<BackboneReplica>> replicas_;  // shared_ptr: deletable where incomplete
+  const TransformerScratch& transformer_scratch() const;     // act_model.cc (ScratchOffsets lives there)
+
   ActModel() = default;
   Status Validate(const ActObservation& obs) const;
   void PreprocessImage(const CameraFrame& frame, size_t camera, float* chw) const;
@@ -110,6 +153,9 @@ class ActModel {
   struct ScratchOffsets;
   std::unique_ptr<ScratchOffsets> scratch_;
   ActBlockTimes times_;
+  std::string plan_text_;
+  std::map<std::string, std::map<kernels::WeightFormat, int>> census_;
+  BlockOutputs outputs_;
 };
 
 // The 2D sinusoidal embedding of LeRobot's ACTSinusoidalPositionEmbedding2d for an h x w

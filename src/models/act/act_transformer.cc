@@ -1,5 +1,6 @@
 #include "models/act/act_transformer.h"
 
+#include <cstdio>
 #include <utility>
 
 namespace embody::models::act {
@@ -35,18 +36,21 @@ TransformerScratch TransformerPlan::Bind(const Arena& a) const {
 namespace {
 
 // Linear from `key`.weight/.bias, optionally only rows [row0, row0 + rows) of a fused
-// in_proj (PyTorch's MultiheadAttention stacks W_q, W_k, W_v).
-Result<std::unique_ptr<kernels::LinearOp>> MakeProj(const WeightTable& w, kernels::Backend backend,
-                                                    const std::string& weight_key, const std::string& bias_key,
-                                                    int64_t row0, int64_t rows, LinearParams p) {
-  EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(weight_key));
-  EMBODY_ASSIGN_OR_RETURN(Tensor bias, w.ReadF32(bias_key));
-  const int64_t k = weight.dim(1);
+// in_proj (PyTorch's MultiheadAttention stacks W_q, W_k, W_v). `op_id` names the slice.
+Result<std::unique_ptr<kernels::LinearOp>> MakeProj(const WeightTable& w, OpFactory& factory, const char* block,
+                                                    const std::string& op_id, const std::string& weight_key,
+                                                    const std::string& bias_key, int64_t row0, int64_t rows,
+                                                    int64_t k, LinearParams p) {
   p.k = k;
   p.n = rows;
-  auto op = kernels::MakeLinear(backend, p, weight.data<float>() + row0 * k, bias.data<float>() + row0);
-  if (!op.ok()) return op.status().WithContext(weight_key);
-  return op;
+  return factory.Linear(block, op_id, {weight_key, bias_key}, p, false, [&]() -> Result<DenseWeights> {
+    EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(weight_key));
+    EMBODY_ASSIGN_OR_RETURN(Tensor bias, w.ReadF32(bias_key));
+    if (weight.dim(1) != k) return Internal(weight_key + ": unexpected input width");
+    const float* wd = weight.data<float>() + row0 * k;
+    const float* bd = bias.data<float>() + row0;
+    return DenseWeights{std::vector<float>(wd, wd + rows * k), std::vector<float>(bd, bd + rows)};
+  });
 }
 
 Result<std::unique_ptr<kernels::LayerNormOp>> MakeNorm(const WeightTable& w, kernels::Backend backend,
@@ -56,6 +60,13 @@ Result<std::unique_ptr<kernels::LayerNormOp>> MakeNorm(const WeightTable& w, ker
   auto op = kernels::MakeLayerNorm(backend, m, d, 1e-5f, g.data<float>(), b.data<float>());
   if (!op.ok()) return op.status().WithContext(prefix);
   return op;
+}
+
+// The op id suffix of rows [row0, row0 + rows) of a fused in_proj: "[0:1024]".
+std::string SliceName(int64_t row0, int64_t rows) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "[%lld:%lld]", static_cast<long long>(row0), static_cast<long long>(row0 + rows));
+  return buf;
 }
 
 LinearParams Rows(int64_t m, Activation act = Activation::kNone, bool residual = false) {
@@ -84,7 +95,9 @@ kernels::AttentionParams Attn(const ActConfig& c, int64_t sq, int64_t sk, int64_
 }  // namespace
 
 Result<std::unique_ptr<ActEncoder>> ActEncoder::Create(const ActConfig& c, const WeightTable& w,
-                                                       kernels::Backend backend, int64_t seq) {
+                                                       OpFactory& factory, int64_t seq) {
+  constexpr const char* kBlock = "encoder";
+  const kernels::Backend backend = factory.backend();
   auto e = std::make_unique<ActEncoder>();
   e->seq_ = seq;
   e->d_ = c.dim_model;
@@ -94,13 +107,13 @@ Result<std::unique_ptr<ActEncoder>> ActEncoder::Create(const ActConfig& c, const
     const std::string p = "model.encoder.layers." + std::to_string(i);
     const std::string a = p + ".self_attn";
     Layer L;
-    EMBODY_ASSIGN_OR_RETURN(L.qk, MakeProj(w, backend, a + ".in_proj_weight", a + ".in_proj_bias", 0, 2 * d, Rows(seq)));
-    EMBODY_ASSIGN_OR_RETURN(L.v, MakeProj(w, backend, a + ".in_proj_weight", a + ".in_proj_bias", 2 * d, d, Rows(seq)));
-    EMBODY_ASSIGN_OR_RETURN(L.out, MakeProj(w, backend, a + ".out_proj.weight", a + ".out_proj.bias", 0, d,
+    EMBODY_ASSIGN_OR_RETURN(L.qk, MakeProj(w, factory, kBlock, a + ".in_proj" + SliceName(0, 2 * d), a + ".in_proj_weight", a + ".in_proj_bias", 0, 2 * d, d, Rows(seq)));
+    EMBODY_ASSIGN_OR_RETURN(L.v, MakeProj(w, factory, kBlock, a + ".in_proj" + SliceName(2 * d, d), a + ".in_proj_weight", a + ".in_proj_bias", 2 * d, d, d, Rows(seq)));
+    EMBODY_ASSIGN_OR_RETURN(L.out, MakeProj(w, factory, kBlock, a + ".out_proj", a + ".out_proj.weight", a + ".out_proj.bias", 0, d, d,
                                             Rows(seq, Activation::kNone, true)));
-    EMBODY_ASSIGN_OR_RETURN(L.ff1, MakeProj(w, backend, p + ".linear1.weight", p + ".linear1.bias", 0,
-                                            c.dim_feedforward, Rows(seq, c.feedforward_activation)));
-    EMBODY_ASSIGN_OR_RETURN(L.ff2, MakeProj(w, backend, p + ".linear2.weight", p + ".linear2.bias", 0, d,
+    EMBODY_ASSIGN_OR_RETURN(L.ff1, MakeProj(w, factory, kBlock, p + ".linear1", p + ".linear1.weight", p + ".linear1.bias", 0,
+                                            c.dim_feedforward, d, Rows(seq, c.feedforward_activation)));
+    EMBODY_ASSIGN_OR_RETURN(L.ff2, MakeProj(w, factory, kBlock, p + ".linear2", p + ".linear2.weight", p + ".linear2.bias", 0, d, c.dim_feedforward,
                                             Rows(seq, Activation::kNone, true)));
     EMBODY_ASSIGN_OR_RETURN(L.norm1, MakeNorm(w, backend, p + ".norm1", seq, d));
     EMBODY_ASSIGN_OR_RETURN(L.norm2, MakeNorm(w, backend, p + ".norm2", seq, d));
@@ -145,7 +158,9 @@ float* ActEncoder::Run(float* x, float* x_alt, const float* pos, const Transform
 }
 
 Result<std::unique_ptr<ActDecoder>> ActDecoder::Create(const ActConfig& c, const WeightTable& w,
-                                                       kernels::Backend backend, int64_t enc_seq) {
+                                                       OpFactory& factory, int64_t enc_seq) {
+  constexpr const char* kBlock = "decoder";
+  const kernels::Backend backend = factory.backend();
   auto dec = std::make_unique<ActDecoder>();
   const int64_t d = c.dim_model, q = c.chunk_size;
   dec->chunk_ = q;
@@ -155,18 +170,18 @@ Result<std::unique_ptr<ActDecoder>> ActDecoder::Create(const ActConfig& c, const
     const std::string p = "model.decoder.layers." + std::to_string(i);
     const std::string sa = p + ".self_attn", ca = p + ".multihead_attn";
     Layer L;
-    EMBODY_ASSIGN_OR_RETURN(L.sa_qk, MakeProj(w, backend, sa + ".in_proj_weight", sa + ".in_proj_bias", 0, 2 * d, Rows(q)));
-    EMBODY_ASSIGN_OR_RETURN(L.sa_v, MakeProj(w, backend, sa + ".in_proj_weight", sa + ".in_proj_bias", 2 * d, d, Rows(q)));
-    EMBODY_ASSIGN_OR_RETURN(L.sa_out, MakeProj(w, backend, sa + ".out_proj.weight", sa + ".out_proj.bias", 0, d,
+    EMBODY_ASSIGN_OR_RETURN(L.sa_qk, MakeProj(w, factory, kBlock, sa + ".in_proj" + SliceName(0, 2 * d), sa + ".in_proj_weight", sa + ".in_proj_bias", 0, 2 * d, d, Rows(q)));
+    EMBODY_ASSIGN_OR_RETURN(L.sa_v, MakeProj(w, factory, kBlock, sa + ".in_proj" + SliceName(2 * d, d), sa + ".in_proj_weight", sa + ".in_proj_bias", 2 * d, d, d, Rows(q)));
+    EMBODY_ASSIGN_OR_RETURN(L.sa_out, MakeProj(w, factory, kBlock, sa + ".out_proj", sa + ".out_proj.weight", sa + ".out_proj.bias", 0, d, d,
                                                Rows(q, Activation::kNone, true)));
-    EMBODY_ASSIGN_OR_RETURN(L.ca_q, MakeProj(w, backend, ca + ".in_proj_weight", ca + ".in_proj_bias", 0, d, Rows(q)));
-    EMBODY_ASSIGN_OR_RETURN(L.ca_k, MakeProj(w, backend, ca + ".in_proj_weight", ca + ".in_proj_bias", d, d, Rows(enc_seq)));
-    EMBODY_ASSIGN_OR_RETURN(L.ca_v, MakeProj(w, backend, ca + ".in_proj_weight", ca + ".in_proj_bias", 2 * d, d, Rows(enc_seq)));
-    EMBODY_ASSIGN_OR_RETURN(L.ca_out, MakeProj(w, backend, ca + ".out_proj.weight", ca + ".out_proj.bias", 0, d,
+    EMBODY_ASSIGN_OR_RETURN(L.ca_q, MakeProj(w, factory, kBlock, ca + ".in_proj" + SliceName(0, d), ca + ".in_proj_weight", ca + ".in_proj_bias", 0, d, d, Rows(q)));
+    EMBODY_ASSIGN_OR_RETURN(L.ca_k, MakeProj(w, factory, kBlock, ca + ".in_proj" + SliceName(d, d), ca + ".in_proj_weight", ca + ".in_proj_bias", d, d, d, Rows(enc_seq)));
+    EMBODY_ASSIGN_OR_RETURN(L.ca_v, MakeProj(w, factory, kBlock, ca + ".in_proj" + SliceName(2 * d, d), ca + ".in_proj_weight", ca + ".in_proj_bias", 2 * d, d, d, Rows(enc_seq)));
+    EMBODY_ASSIGN_OR_RETURN(L.ca_out, MakeProj(w, factory, kBlock, ca + ".out_proj", ca + ".out_proj.weight", ca + ".out_proj.bias", 0, d, d,
                                                Rows(q, Activation::kNone, true)));
-    EMBODY_ASSIGN_OR_RETURN(L.ff1, MakeProj(w, backend, p + ".linear1.weight", p + ".linear1.bias", 0,
-                                            c.dim_feedforward, Rows(q, c.feedforward_activation)));
-    EMBODY_ASSIGN_OR_RETURN(L.ff2, MakeProj(w, backend, p + ".linear2.weight", p + ".linear2.bias", 0, d,
+    EMBODY_ASSIGN_OR_RETURN(L.ff1, MakeProj(w, factory, kBlock, p + ".linear1", p + ".linear1.weight", p + ".linear1.bias", 0,
+                                            c.dim_feedforward, d, Rows(q, c.feedforward_activation)));
+    EMBODY_ASSIGN_OR_RETURN(L.ff2, MakeProj(w, factory, kBlock, p + ".linear2", p + ".linear2.weight", p + ".linear2.bias", 0, d, c.dim_feedforward,
                                             Rows(q, Activation::kNone, true)));
     EMBODY_ASSIGN_OR_RETURN(L.norm1, MakeNorm(w, backend, p + ".norm1", q, d));
     EMBODY_ASSIGN_OR_RETURN(L.norm2, MakeNorm(w, backend, p + ".norm2", q, d));

@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "kernels/ops.h"
 #include "models/act/act_config.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 
 namespace embody::models::act {
@@ -35,7 +36,7 @@ struct TransformerPlan {
 class ActEncoder {
  public:
   static Result<std::unique_ptr<ActEncoder>> Create(const ActConfig& c, const WeightTable& w,
-                                                    kernels::Backend backend, int64_t seq);
+                                                    OpFactory& factory, int64_t seq);
   // x: [seq, d] in/out; pos: [seq, d]. `x_alt` is a second [seq, d] buffer the layers may swap
   // with x; returns the buffer holding the result (x or x_alt).
   float* Run(float* x, float* x_alt, const float* pos, const TransformerScratch& s);
@@ -56,7 +57,7 @@ class ActEncoder {
 class ActDecoder {
  public:
   static Result<std::unique_ptr<ActDecoder>> Create(const ActConfig& c, const WeightTable& w,
-                                                    kernels::Backend backend, int64_t enc_seq);
+                                                    OpFactory& factory, int64_t enc_seq);
   // enc: encoder output [enc_seq, d]; enc_pos_sum: enc + pos [enc_seq, d]; query_pos:
   // [chunk, d]; y, y_alt: [chunk, d] buffers. Returns the buffer holding the normed output.
   float* Run(const float* enc, const float* enc_pos_sum, const float* query_pos, float* y, float* y_alt,

@@ -23,6 +23,7 @@ Status WeightTable::Bind(std::shared_ptr<const io::SafetensorsFile> file) {
   std::set<std::string> used;
   for (const auto& [key, shape] : expected_) {
     auto it = file_name_.find(key);
+    if (it == file_name_.end() && superseded_.count(key)) continue;
     if (it == file_name_.end()) {
       problems.push_back("missing tensor '" + key + "' " + shape.ToString());
       continue;
@@ -48,7 +49,10 @@ Status WeightTable::Bind(std::shared_ptr<const io::SafetensorsFile> file) {
 
 Result<Tensor> WeightTable::ReadF32(const std::string& key) const {
   auto it = file_name_.find(key);
-  if (!file_ || it == file_name_.end()) return NotFound("weight '" + key + "' is not bound");
+  if (!file_ || it == file_name_.end()) {
+    if (superseded_.count(key)) return FailedPrecondition("weight '" + key + "' exists only as a quantized op");
+    return NotFound("weight '" + key + "' is not bound");
+  }
   auto t = file_->ReadF32(it->second);
   file_->DropPages(it->second);
   return t;
@@ -61,6 +65,13 @@ Result<std::vector<float>> WeightTable::ReadStacked(const std::vector<std::strin
     out.insert(out.end(), t.data<float>(), t.data<float>() + t.numel());
   }
   return out;
+}
+
+const Shape* WeightTable::ExpectedShape(const std::string& key) const {
+  for (const auto& [k, shape] : expected_) {
+    if (k == key) return &shape;
+  }
+  return nullptr;
 }
 
 DType WeightTable::StoredType(const std::string& key) const {

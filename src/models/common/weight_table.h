@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ class WeightTable {
  public:
   // Declares a required tensor.
   void Expect(const std::string& key, const Shape& shape);
+  // Tensors a quantized checkpoint carries as packed ops instead: their absence from the file is
+  // fine, and reading them is an error (the op factory never does). Call before Bind().
+  void SetSuperseded(std::set<std::string> keys) { superseded_ = std::move(keys); }
 
   // Checks the file: all expected keys present with the expected shapes and a float dtype.
   // Keys are matched after removing torch.compile's "._orig_mod" infix. Returns one error that
@@ -28,6 +32,8 @@ class WeightTable {
   const std::vector<std::string>& unused() const { return unused_; }
   int64_t ExpectedElements(const std::string& prefix) const;
   const std::vector<std::pair<std::string, Shape>>& expected() const { return expected_; }
+  // The declared shape of `key`; nullptr if it was not Expect()ed.
+  const Shape* ExpectedShape(const std::string& key) const;
   // The rows of several [rows_i, k] weights stacked into one [sum rows_i, k] float32 matrix
   // (fused projections such as q|k|v or gate|up).
   Result<std::vector<float>> ReadStacked(const std::vector<std::string>& keys) const;
@@ -41,6 +47,7 @@ class WeightTable {
   std::shared_ptr<const io::SafetensorsFile> file_;
   std::map<std::string, std::string> file_name_;  // canonical key -> name in the file
   std::vector<std::string> unused_;
+  std::set<std::string> superseded_;
 };
 
 }  // namespace embody::models

@@ -23,30 +23,27 @@ void TimeEmbedding(double time, int64_t dim, double min_period, double max_perio
 namespace {
 
 
-Result<std::unique_ptr<kernels::LinearOp>> Linear(const WeightTable& w, kernels::Backend b, const std::string& key,
+Result<std::unique_ptr<kernels::LinearOp>> Linear(const WeightTable& w, OpFactory& f, const std::string& key,
                                                   bool with_bias, int64_t m, kernels::Activation act = kernels::Activation::kNone,
                                                   bool residual = false, bool dynamic = false) {
-  EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(key + ".weight"));
-  Tensor bias;
-  if (with_bias) {
-    EMBODY_ASSIGN_OR_RETURN(bias, w.ReadF32(key + ".bias"));
-  }
+  const Shape* shape = w.ExpectedShape(key + ".weight");
+  if (!shape || shape->rank() != 2) return Internal(key + ".weight: not a declared matrix");
   kernels::LinearParams p;
   p.m = m;
-  p.n = weight.dim(0);
-  p.k = weight.dim(1);
+  p.n = (*shape)[0];
+  p.k = (*shape)[1];
   p.act = act;
   p.residual = residual;
-  const float* bp = with_bias ? bias.data<float>() : nullptr;
-  auto op = dynamic ? kernels::MakeDynamicLinear(b, p, weight.data<float>(), bp) : kernels::MakeLinear(b, p, weight.data<float>(), bp);
-  if (!op.ok()) return op.status().WithContext(key);
-  return op;
+  std::vector<std::string> bias_keys;
+  if (with_bias) bias_keys.push_back(key + ".bias");
+  return f.Linear("expert", key, Keys({key + ".weight"}, bias_keys), p, dynamic, StackedRows(w, {key + ".weight"}, bias_keys));
 }
 
 }  // namespace
 
 Result<std::unique_ptr<ActionExpert>> ActionExpert::Create(const SmolVlaConfig& c, const WeightTable& w,
-                                                           kernels::Backend backend, int64_t max_prefix) {
+                                                           OpFactory& factory, int64_t max_prefix) {
+  const kernels::Backend backend = factory.backend();
   auto e = std::make_unique<ActionExpert>();
   const auto& x = c.vlm.text;
   e->chunk_ = c.chunk_size;
@@ -77,30 +74,30 @@ Result<std::unique_ptr<ActionExpert>> ActionExpert::Create(const SmolVlaConfig& 
     lp.m = q;
     lp.k = e->de_;
     if (L.self_attn) {
-      EMBODY_ASSIGN_OR_RETURN(std::vector<float> wqkv,
-                              w.ReadStacked({p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}));
+      const std::vector<std::string> qkv = {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                                            p + "self_attn.v_proj.weight"};
       lp.n = e->q_dim_ + 2 * e->kv_dim_;
-      EMBODY_ASSIGN_OR_RETURN(L.q_or_qkv, kernels::MakeLinear(backend, lp, wqkv.data(), nullptr));
+      EMBODY_ASSIGN_OR_RETURN(L.q_or_qkv, factory.Linear("expert", p + "self_attn.qkv_proj", qkv, lp, false, StackedRows(w, qkv)));
     } else {
-      EMBODY_ASSIGN_OR_RETURN(L.q_or_qkv, Linear(w, backend, p + "self_attn.q_proj", false, q));
-      EMBODY_ASSIGN_OR_RETURN(L.cross_k, Linear(w, backend, p + "self_attn.k_proj", false, max_prefix, kernels::Activation::kNone, false, true));
-      EMBODY_ASSIGN_OR_RETURN(L.cross_v, Linear(w, backend, p + "self_attn.v_proj", false, max_prefix, kernels::Activation::kNone, false, true));
+      EMBODY_ASSIGN_OR_RETURN(L.q_or_qkv, Linear(w, factory, p + "self_attn.q_proj", false, q));
+      EMBODY_ASSIGN_OR_RETURN(L.cross_k, Linear(w, factory, p + "self_attn.k_proj", false, max_prefix, kernels::Activation::kNone, false, true));
+      EMBODY_ASSIGN_OR_RETURN(L.cross_v, Linear(w, factory, p + "self_attn.v_proj", false, max_prefix, kernels::Activation::kNone, false, true));
     }
-    EMBODY_ASSIGN_OR_RETURN(L.o, Linear(w, backend, p + "self_attn.o_proj", false, q, kernels::Activation::kNone, true));
-    EMBODY_ASSIGN_OR_RETURN(std::vector<float> wgu, w.ReadStacked({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}));
+    EMBODY_ASSIGN_OR_RETURN(L.o, Linear(w, factory, p + "self_attn.o_proj", false, q, kernels::Activation::kNone, true));
+    const std::vector<std::string> gu = {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"};
     lp.n = 2 * e->inter_;
-    EMBODY_ASSIGN_OR_RETURN(L.gate_up, kernels::MakeLinear(backend, lp, wgu.data(), nullptr));
-    EMBODY_ASSIGN_OR_RETURN(L.down, Linear(w, backend, p + "mlp.down_proj", false, q, kernels::Activation::kNone, true));
+    EMBODY_ASSIGN_OR_RETURN(L.gate_up, factory.Linear("expert", p + "mlp.gate_up_proj", gu, lp, false, StackedRows(w, gu)));
+    EMBODY_ASSIGN_OR_RETURN(L.down, Linear(w, factory, p + "mlp.down_proj", false, q, kernels::Activation::kNone, true));
     e->layers_.push_back(std::move(L));
   }
   {
     EMBODY_ASSIGN_OR_RETURN(Tensor n, w.ReadF32(kExpert + "norm.weight"));
     e->final_norm_.assign(n.data<float>(), n.data<float>() + n.numel());
   }
-  EMBODY_ASSIGN_OR_RETURN(e->action_in_, Linear(w, backend, "model.action_in_proj", true, q));
-  EMBODY_ASSIGN_OR_RETURN(e->time_in_, Linear(w, backend, "model.action_time_mlp_in", true, q, kernels::Activation::kSilu));
-  EMBODY_ASSIGN_OR_RETURN(e->time_out_, Linear(w, backend, "model.action_time_mlp_out", true, q));
-  EMBODY_ASSIGN_OR_RETURN(e->action_out_, Linear(w, backend, "model.action_out_proj", true, q));
+  EMBODY_ASSIGN_OR_RETURN(e->action_in_, Linear(w, factory, "model.action_in_proj", true, q));
+  EMBODY_ASSIGN_OR_RETURN(e->time_in_, Linear(w, factory, "model.action_time_mlp_in", true, q, kernels::Activation::kSilu));
+  EMBODY_ASSIGN_OR_RETURN(e->time_out_, Linear(w, factory, "model.action_time_mlp_out", true, q));
+  EMBODY_ASSIGN_OR_RETURN(e->action_out_, Linear(w, factory, "model.action_out_proj", true, q));
   kernels::GqaParams gp;
   gp.heads = x.heads;
   gp.kv_heads = x.kv_heads;
@@ -197,7 +194,9 @@ void ActionExpert::Velocity(PrefixCache& cache, const float* x_t, float time, fl
   action_out_->Run(h_.data(), v);
 }
 
-void ActionExpert::Denoise(PrefixCache& cache, const float* noise, float* out, float* first_velocity) {
+void ActionExpert::Denoise(PrefixCache& cache, const float* noise, float* out, float* first_velocity,
+                           std::vector<float>* trajectory) {
+  if (trajectory) trajectory->clear();
   const int64_t n = chunk_ * max_action_;
   std::memcpy(x_.data(), noise, static_cast<size_t>(n) * 4);
   const double dt = -1.0 / num_steps_;
@@ -207,6 +206,7 @@ void ActionExpert::Denoise(PrefixCache& cache, const float* noise, float* out, f
     Velocity(cache, x_.data(), time, v_.data());
     if (step == 0 && first_velocity) std::memcpy(first_velocity, v_.data(), static_cast<size_t>(n) * 4);
     for (int64_t i = 0; i < n; ++i) x_[static_cast<size_t>(i)] = x_[static_cast<size_t>(i)] + dt_f * v_[static_cast<size_t>(i)];
+    if (trajectory) trajectory->insert(trajectory->end(), x_.begin(), x_.begin() + n);
   }
   std::memcpy(out, x_.data(), static_cast<size_t>(n) * 4);
 }

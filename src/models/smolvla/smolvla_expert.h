@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 #include "models/smolvla/prefix_cache.h"
 #include "models/smolvla/smolvla_config.h"
@@ -17,12 +18,15 @@ namespace embody::models::smolvla {
 class ActionExpert {
  public:
   static Result<std::unique_ptr<ActionExpert>> Create(const SmolVlaConfig& c, const WeightTable& w,
-                                                      kernels::Backend backend, int64_t max_prefix);
+                                                      OpFactory& factory, int64_t max_prefix);
   // Per chunk: the cross-attention layers' prefix K/V through the expert's k/v projections.
   void ProjectPrefix(PrefixCache& cache);
   // noise: [chunk, max_action_dim]; out: the denoised chunk, same shape (normalized units).
   // first_velocity (optional): v at the first step, for parity checks.
-  void Denoise(PrefixCache& cache, const float* noise, float* out, float* first_velocity = nullptr);
+  // trajectory (optional): x after each step appended, [steps][chunk * max_action_dim] (the
+  // quantizer's report follows how error grows across steps).
+  void Denoise(PrefixCache& cache, const float* noise, float* out, float* first_velocity = nullptr,
+               std::vector<float>* trajectory = nullptr);
 
  private:
   struct Layer {

@@ -5,6 +5,7 @@
 
 #include "core/seeded.h"
 #include "core/timer.h"
+#include "models/common/quantized_store.h"
 #include "models/smolvla/smolvla_expert.h"
 #include "models/smolvla/smolvla_text.h"
 #include "models/smolvla/smolvla_vision.h"
@@ -44,6 +45,22 @@ Result<std::unique_ptr<SmolVlaModel>> SmolVlaModel::Load(const std::string& dir,
 
   EMBODY_ASSIGN_OR_RETURN(auto file, io::SafetensorsFile::Open(dir + "/model.safetensors"));
   m->weights_ = MakeSmolVlaWeightTable(c);
+  EMBODY_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedStore> store, QuantizedStore::Open(dir, "smolvla"));
+  PrecisionPlan plan;
+  if (store) {
+    m->weights_.SetSuperseded(store->superseded());
+    EMBODY_ASSIGN_OR_RETURN(plan, PrecisionPlan::Parse(store->plan_text(), SmolVlaBlocks()));
+    if (!options.plan.empty()) {
+      EMBODY_ASSIGN_OR_RETURN(PrecisionPlan asked, PrecisionPlan::Parse(options.plan, SmolVlaBlocks()));
+      if (asked.ToString() != plan.ToString()) {
+        return InvalidArgument(dir + " is quantized with plan '" + plan.ToString() + "'; --plan '" + options.plan +
+                               "' differs (quantize the source checkpoint again for another plan)");
+      }
+    }
+  } else {
+    EMBODY_ASSIGN_OR_RETURN(plan, PrecisionPlan::Parse(options.plan, SmolVlaBlocks()));
+  }
+  m->plan_text_ = plan.ToString();
   if (Status st = m->weights_.Bind(file); !st.ok())
     return st.WithContext("the backbone config (" + c.vlm.source + ") does not match the weights");
   std::vector<Feature> norm_inputs;
@@ -53,19 +70,27 @@ Result<std::unique_ptr<SmolVlaModel>> SmolVlaModel::Load(const std::string& dir,
 
   const int64_t ncam = static_cast<int64_t>(c.num_cameras());
   m->max_prefix_ = ncam * c.tokens_per_image() + c.tokenizer_max_length + 1;
-  const kernels::Backend be = options.backend;
-  EMBODY_ASSIGN_OR_RETURN(m->vision_, VisionEncoder::Create(c, m->weights_, be, options.position_ids == SiglipPositionIds::kTransformersFloat32));
-  EMBODY_ASSIGN_OR_RETURN(m->text_, TextPrefill::Create(c, m->weights_, be, m->max_prefix_));
-  EMBODY_ASSIGN_OR_RETURN(m->expert_, ActionExpert::Create(c, m->weights_, be, m->max_prefix_));
+  FactoryOptions fo;
+  fo.backend = options.backend;
+  fo.plan = &plan;
+  fo.store = store.get();
+  fo.capture = options.capture;
+  fo.static_activations = store && store->static_activations();
+  OpFactory factory(fo);
+  EMBODY_ASSIGN_OR_RETURN(m->vision_, VisionEncoder::Create(c, m->weights_, factory, options.position_ids == SiglipPositionIds::kTransformersFloat32));
+  EMBODY_ASSIGN_OR_RETURN(m->text_, TextPrefill::Create(c, m->weights_, factory, m->max_prefix_));
+  EMBODY_ASSIGN_OR_RETURN(m->expert_, ActionExpert::Create(c, m->weights_, factory, m->max_prefix_));
   {
-    EMBODY_ASSIGN_OR_RETURN(Tensor w, m->weights_.ReadF32("model.state_proj.weight"));
-    EMBODY_ASSIGN_OR_RETURN(Tensor b, m->weights_.ReadF32("model.state_proj.bias"));
     kernels::LinearParams p;
     p.m = 1;
     p.k = c.max_state_dim;
     p.n = c.vlm.text.hidden;
-    EMBODY_ASSIGN_OR_RETURN(m->state_proj_, kernels::MakeLinear(be, p, w.data<float>(), b.data<float>()));
+    const std::vector<std::string> w = {"model.state_proj.weight"}, b = {"model.state_proj.bias"};
+    EMBODY_ASSIGN_OR_RETURN(m->state_proj_, factory.Linear("llm", "model.state_proj", Keys(w, b), p, false,
+                                                           StackedRows(m->weights_, w, b)));
   }
+  EMBODY_TRY(factory.CheckPlanFullyUsed());
+  m->census_ = factory.census();
   m->weights_.ReleaseFile();
 
   const int64_t d = c.vlm.text.hidden, kv = int64_t{c.vlm.text.kv_heads} * c.vlm.text.head_dim;
@@ -185,7 +210,7 @@ Status SmolVlaModel::Denoise(const float* noise, float* actions, float* normaliz
   }
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(noise[i])) return InvalidArgument("noise[" + std::to_string(i) + "] is not finite");
-  expert_->Denoise(cache_, noise, chunk_buf_.data(), first_velocity_.data());
+  expert_->Denoise(cache_, noise, chunk_buf_.data(), first_velocity_.data(), record_trajectory_ ? &trajectory_ : nullptr);
   if (normalized) std::memcpy(normalized, chunk_buf_.data(), static_cast<size_t>(n) * 4);
   if (actions) {
     const int64_t a = c.action_dim();

@@ -11,6 +11,7 @@
 // Thread safety: one thread at a time per model (the blocks share its scratch and cache).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "io/safetensors.h"
 #include "kernels/ops.h"
 #include "models/common/normalizer.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 #include "models/smolvla/prefix_cache.h"
 #include "models/smolvla/smolvla_config.h"
@@ -48,7 +50,15 @@ struct SmolVlaOptions {
   // A task longer than tokenizer_max_length tokens is an error unless this is set; LeRobot then
   // silently keeps the last max_length tokens (left truncation), and so do we.
   bool truncate_long_tasks = false;
+  // Precision plan over SmolVlaBlocks(), e.g. "vision=int8,connector=int8,llm=int8" (empty: all
+  // f32). A quantized checkpoint carries its own plan; a different one here is an error.
+  std::string plan;
+  // `embody quantize` only: receives every op's packed weights (and observes activations).
+  QuantCapture* capture = nullptr;
 };
+
+// The blocks a precision plan names for SmolVLA, in execution order.
+inline std::vector<std::string> SmolVlaBlocks() { return {"vision", "connector", "llm", "expert"}; }
 
 struct CameraImage {
   const uint8_t* pixels = nullptr;  // height x width x 3, RGB
@@ -89,6 +99,9 @@ class SmolVlaModel {
                  const float* noise, float* actions, float* normalized);
 
   const SmolVlaTimes& last_times() const { return times_; }
+  // The precision plan in effect (canonical text) and the ops built per block and format.
+  const std::string& plan() const { return plan_text_; }
+  const std::map<std::string, std::map<kernels::WeightFormat, int>>& op_census() const { return census_; }
   enum class Block { kVision, kLlm, kExpert };
   // Threads the block uses from its next call on (<= 0: all available cores).
   void set_threads(Block block, int threads);
@@ -97,6 +110,10 @@ class SmolVlaModel {
   const std::vector<float>& image_tokens() const { return image_tokens_; }  // [cams * 64, hidden]
   const PrefixCache& prefix_cache() const { return cache_; }
   const std::vector<float>& first_velocity() const { return first_velocity_; }
+  // The denoised chunk after each Euler step of the last Denoise ([steps][chunk, max_action_dim],
+  // normalized units), when recording is on (analysis only: it allocates).
+  void set_record_trajectory(bool on) { record_trajectory_ = on; }
+  const std::vector<float>& last_trajectory() const { return trajectory_; }
   const std::vector<int32_t>& last_token_ids() const { return token_ids_; }
   const std::vector<float>& last_preprocessed_image(size_t camera) const;
   const std::vector<int32_t>& vision_position_ids() const;
@@ -123,6 +140,10 @@ class SmolVlaModel {
   bool images_ready_ = false;
   uint64_t noise_counter_ = 0;
   SmolVlaTimes times_;
+  std::string plan_text_;
+  std::map<std::string, std::map<kernels::WeightFormat, int>> census_;
+  bool record_trajectory_ = false;
+  std::vector<float> trajectory_;
 };
 
 }  // namespace embody::models::smolvla

@@ -9,7 +9,8 @@
 namespace embody::models::smolvla {
 
 Result<std::unique_ptr<TextPrefill>> TextPrefill::Create(const SmolVlaConfig& c, const WeightTable& w,
-                                                         kernels::Backend backend, int64_t max_prefix) {
+                                                         OpFactory& factory, int64_t max_prefix) {
+  const kernels::Backend backend = factory.backend();
   auto t = std::make_unique<TextPrefill>();
   const auto& x = c.vlm.text;
   t->d_ = x.hidden;
@@ -31,26 +32,26 @@ Result<std::unique_ptr<TextPrefill>> TextPrefill::Create(const SmolVlaConfig& c,
     lp.m = max_prefix;
     lp.k = t->d_;
     lp.n = t->q_dim_ + 2 * t->kv_dim_;
-    EMBODY_ASSIGN_OR_RETURN(std::vector<float> wqkv,
-                            w.ReadStacked({p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}));
-    EMBODY_ASSIGN_OR_RETURN(L.qkv, kernels::MakeDynamicLinear(backend, lp, wqkv.data(), nullptr));
+    const std::vector<std::string> qkv = {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                                          p + "self_attn.v_proj.weight"};
+    EMBODY_ASSIGN_OR_RETURN(L.qkv, factory.Linear("llm", p + "self_attn.qkv_proj", qkv, lp, true, StackedRows(w, qkv)));
     const bool last = i == c.num_layers - 1;  // only its K/V are ever used
     if (!last) {
-      EMBODY_ASSIGN_OR_RETURN(Tensor ow, w.ReadF32(p + "self_attn.o_proj.weight"));
       lp.k = t->q_dim_;
       lp.n = t->d_;
       lp.residual = true;
-      EMBODY_ASSIGN_OR_RETURN(L.o, kernels::MakeDynamicLinear(backend, lp, ow.data<float>(), nullptr));
-      EMBODY_ASSIGN_OR_RETURN(std::vector<float> wgu, w.ReadStacked({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}));
+      const std::vector<std::string> o = {p + "self_attn.o_proj.weight"};
+      EMBODY_ASSIGN_OR_RETURN(L.o, factory.Linear("llm", p + "self_attn.o_proj", o, lp, true, StackedRows(w, o)));
       lp.k = t->d_;
       lp.n = 2 * t->inter_;
       lp.residual = false;
-      EMBODY_ASSIGN_OR_RETURN(L.gate_up, kernels::MakeDynamicLinear(backend, lp, wgu.data(), nullptr));
-      EMBODY_ASSIGN_OR_RETURN(Tensor dw, w.ReadF32(p + "mlp.down_proj.weight"));
+      const std::vector<std::string> gu = {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"};
+      EMBODY_ASSIGN_OR_RETURN(L.gate_up, factory.Linear("llm", p + "mlp.gate_up_proj", gu, lp, true, StackedRows(w, gu)));
       lp.k = t->inter_;
       lp.n = t->d_;
       lp.residual = true;
-      EMBODY_ASSIGN_OR_RETURN(L.down, kernels::MakeDynamicLinear(backend, lp, dw.data<float>(), nullptr));
+      const std::vector<std::string> down = {p + "mlp.down_proj.weight"};
+      EMBODY_ASSIGN_OR_RETURN(L.down, factory.Linear("llm", p + "mlp.down_proj", down, lp, true, StackedRows(w, down)));
     }
     t->layers_.push_back(std::move(L));
   }

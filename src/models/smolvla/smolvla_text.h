@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 #include "models/smolvla/prefix_cache.h"
 #include "models/smolvla/smolvla_config.h"
@@ -18,7 +19,7 @@ namespace embody::models::smolvla {
 class TextPrefill {
  public:
   static Result<std::unique_ptr<TextPrefill>> Create(const SmolVlaConfig& c, const WeightTable& w,
-                                                     kernels::Backend backend, int64_t max_prefix);
+                                                     OpFactory& factory, int64_t max_prefix);
   // Embeds token ids (scaled by sqrt(hidden)) into rows of `embeds`. Errors on ids out of range.
   Status EmbedTokens(const int32_t* ids, int64_t n, float* embeds) const;
   // embeds: [length, hidden] (images, language, state), consumed as scratch. Fills cache.k/v.

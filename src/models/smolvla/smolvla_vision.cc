@@ -11,16 +11,33 @@ namespace embody::models::smolvla {
 
 namespace {
 
-Result<std::unique_ptr<kernels::LinearOp>> Fixed(kernels::Backend b, int64_t m, int64_t k, int64_t n, const float* w,
-                                                 const float* bias, kernels::Activation act = kernels::Activation::kNone,
-                                                 bool residual = false) {
+kernels::LinearParams Dims(int64_t m, int64_t k, int64_t n, kernels::Activation act = kernels::Activation::kNone,
+                            bool residual = false) {
   kernels::LinearParams p;
   p.m = m;
   p.k = k;
   p.n = n;
   p.act = act;
   p.residual = residual;
-  return kernels::MakeLinear(b, p, w, bias);
+  return p;
+}
+
+// A linear layer from `prefix`.weight and (unless no_bias) `prefix`.bias.
+Result<std::unique_ptr<kernels::LinearOp>> Plain(OpFactory& f, const WeightTable& w, const char* block,
+                                                 const std::string& prefix, const kernels::LinearParams& p,
+                                                 bool no_bias = false) {
+  std::vector<std::string> keys = {prefix + ".weight"};
+  if (!no_bias) keys.push_back(prefix + ".bias");
+  return f.Linear(block, prefix, keys, p, false, [&]() -> Result<DenseWeights> {
+    DenseWeights d;
+    EMBODY_ASSIGN_OR_RETURN(Tensor weight, w.ReadF32(prefix + ".weight"));
+    d.weight.assign(weight.data<float>(), weight.data<float>() + weight.numel());
+    if (!no_bias) {
+      EMBODY_ASSIGN_OR_RETURN(Tensor bias, w.ReadF32(prefix + ".bias"));
+      d.bias.assign(bias.data<float>(), bias.data<float>() + bias.numel());
+    }
+    return d;
+  });
 }
 
 // Position id of each patch along one axis of n patches.
@@ -49,7 +66,8 @@ std::vector<int32_t> AxisIds(int n, bool bucketized) {
 }  // namespace
 
 Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig& c, const WeightTable& w,
-                                                             kernels::Backend backend, bool bucketized_position_ids) {
+                                                             OpFactory& factory, bool bucketized_position_ids) {
+  const kernels::Backend backend = factory.backend();
   auto e = std::make_unique<VisionEncoder>();
   const auto& v = c.vlm.vision;
   e->size_ = v.image_size;
@@ -62,9 +80,7 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
   const int64_t n = e->n_, dv = e->dv_, pp = 3 * int64_t{v.patch} * v.patch;
   const std::string vm = kVlm + "vision_model.";
   {  // Patch embedding: a stride-p convolution = a linear over flattened [3, p, p] patches.
-    EMBODY_ASSIGN_OR_RETURN(Tensor pw, w.ReadF32(vm + "embeddings.patch_embedding.weight"));
-    EMBODY_ASSIGN_OR_RETURN(Tensor pb, w.ReadF32(vm + "embeddings.patch_embedding.bias"));
-    EMBODY_ASSIGN_OR_RETURN(e->patch_embed_, Fixed(backend, n, pp, dv, pw.data<float>(), pb.data<float>()));
+    EMBODY_ASSIGN_OR_RETURN(e->patch_embed_, Plain(factory, w, "vision", vm + "embeddings.patch_embedding", Dims(n, pp, dv)));
     EMBODY_ASSIGN_OR_RETURN(Tensor pos, w.ReadF32(vm + "embeddings.position_embedding.weight"));
     const std::vector<int32_t> axis = AxisIds(e->grid_, bucketized_position_ids);
     e->pos_.resize(static_cast<size_t>(n * dv));
@@ -86,26 +102,22 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
     EMBODY_ASSIGN_OR_RETURN(L.ln1, norm("layer_norm1"));
     EMBODY_ASSIGN_OR_RETURN(L.ln2, norm("layer_norm2"));
     {  // q, k, v stacked into one [3 dv, dv] projection.
-      std::vector<float> wqkv(static_cast<size_t>(3 * dv * dv)), bqkv(static_cast<size_t>(3 * dv));
-      int slot = 0;
+      std::vector<std::string> keys;
       for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
-        EMBODY_ASSIGN_OR_RETURN(Tensor pw, w.ReadF32(p + "self_attn." + proj + ".weight"));
-        EMBODY_ASSIGN_OR_RETURN(Tensor pb, w.ReadF32(p + "self_attn." + proj + ".bias"));
-        std::memcpy(wqkv.data() + slot * dv * dv, pw.data<float>(), static_cast<size_t>(dv * dv) * 4);
-        std::memcpy(bqkv.data() + slot * dv, pb.data<float>(), static_cast<size_t>(dv) * 4);
-        ++slot;
+        keys.push_back(p + "self_attn." + proj + ".weight");
+        keys.push_back(p + "self_attn." + proj + ".bias");
       }
-      EMBODY_ASSIGN_OR_RETURN(L.qkv, Fixed(backend, n, dv, 3 * dv, wqkv.data(), bqkv.data()));
+      EMBODY_ASSIGN_OR_RETURN(L.qkv, factory.Linear("vision", p + "self_attn.qkv_proj", keys, Dims(n, dv, 3 * dv), false,
+                                                    [&]() -> Result<DenseWeights> {
+        DenseWeights d;
+        EMBODY_ASSIGN_OR_RETURN(d.weight, w.ReadStacked({keys[0], keys[2], keys[4]}));
+        EMBODY_ASSIGN_OR_RETURN(d.bias, w.ReadStacked({keys[1], keys[3], keys[5]}));
+        return d;
+      }));
     }
-    EMBODY_ASSIGN_OR_RETURN(Tensor ow, w.ReadF32(p + "self_attn.out_proj.weight"));
-    EMBODY_ASSIGN_OR_RETURN(Tensor ob, w.ReadF32(p + "self_attn.out_proj.bias"));
-    EMBODY_ASSIGN_OR_RETURN(L.out, Fixed(backend, n, dv, dv, ow.data<float>(), ob.data<float>(), kernels::Activation::kNone, true));
-    EMBODY_ASSIGN_OR_RETURN(Tensor f1w, w.ReadF32(p + "mlp.fc1.weight"));
-    EMBODY_ASSIGN_OR_RETURN(Tensor f1b, w.ReadF32(p + "mlp.fc1.bias"));
-    EMBODY_ASSIGN_OR_RETURN(L.fc1, Fixed(backend, n, dv, v.intermediate, f1w.data<float>(), f1b.data<float>(), kernels::Activation::kGeluTanh));
-    EMBODY_ASSIGN_OR_RETURN(Tensor f2w, w.ReadF32(p + "mlp.fc2.weight"));
-    EMBODY_ASSIGN_OR_RETURN(Tensor f2b, w.ReadF32(p + "mlp.fc2.bias"));
-    EMBODY_ASSIGN_OR_RETURN(L.fc2, Fixed(backend, n, v.intermediate, dv, f2w.data<float>(), f2b.data<float>(), kernels::Activation::kNone, true));
+    EMBODY_ASSIGN_OR_RETURN(L.out, Plain(factory, w, "vision", p + "self_attn.out_proj", Dims(n, dv, dv, kernels::Activation::kNone, true)));
+    EMBODY_ASSIGN_OR_RETURN(L.fc1, Plain(factory, w, "vision", p + "mlp.fc1", Dims(n, dv, v.intermediate, kernels::Activation::kGeluTanh)));
+    EMBODY_ASSIGN_OR_RETURN(L.fc2, Plain(factory, w, "vision", p + "mlp.fc2", Dims(n, v.intermediate, dv, kernels::Activation::kNone, true)));
     e->layers_.push_back(std::move(L));
   }
   {
@@ -122,9 +134,9 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
     EMBODY_ASSIGN_OR_RETURN(Tensor g, w.ReadF32(vm + "post_layernorm.weight"));
     EMBODY_ASSIGN_OR_RETURN(Tensor b, w.ReadF32(vm + "post_layernorm.bias"));
     EMBODY_ASSIGN_OR_RETURN(e->post_ln_, kernels::MakeLayerNorm(backend, n, dv, v.eps, g.data<float>(), b.data<float>()));
-    EMBODY_ASSIGN_OR_RETURN(Tensor cw, w.ReadF32(kVlm + "connector.modality_projection.proj.weight"));
     const int64_t t = c.tokens_per_image(), s2 = int64_t{e->scale_} * e->scale_;
-    EMBODY_ASSIGN_OR_RETURN(e->connector_, Fixed(backend, t, dv * s2, e->dt_, cw.data<float>(), nullptr));
+    EMBODY_ASSIGN_OR_RETURN(e->connector_, Plain(factory, w, "connector", kVlm + "connector.modality_projection.proj",
+                                                 Dims(t, dv * s2, e->dt_), /*no_bias=*/true));
   }
   e->image_.resize(static_cast<size_t>(3 * e->size_ * e->size_));
   e->patches_.resize(static_cast<size_t>(n * pp));

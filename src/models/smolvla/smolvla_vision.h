@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "models/common/op_factory.h"
 #include "models/common/weight_table.h"
 #include "models/smolvla/smolvla_config.h"
 
@@ -16,7 +17,7 @@ class VisionEncoder {
  public:
   // bucketized_position_ids: reproduce transformers >= 4.55's float32 SigLIP position ids.
   static Result<std::unique_ptr<VisionEncoder>> Create(const SmolVlaConfig& c, const WeightTable& w,
-                                                       kernels::Backend backend, bool bucketized_position_ids);
+                                                       OpFactory& factory, bool bucketized_position_ids);
   const std::vector<int32_t>& position_ids() const { return position_ids_; }
   // frame: uint8 HWC (h x w); tokens: [tokens_per_image, text hidden], already scaled.
   void Run(const uint8_t* frame, int h, int w, float* tokens);

@@ -1,0 +1,203 @@
+// Precision plans, quantized checkpoints and `embody quantize`'s library half, on small seeded
+// ACT and SmolVLA checkpoints.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/seeded.h"
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "models/act/act_model.h"
+#include "models/act/act_seeded_checkpoint.h"
+#include "models/common/precision_plan.h"
+#include "models/common/quantized_store.h"
+#include "models/smolvla/smolvla_model.h"
+#include "models/smolvla/smolvla_seeded_checkpoint.h"
+#include "quantize/quantize.h"
+#include "support/golden_checkpoint.h"
+
+namespace embody {
+namespace {
+
+namespace fs = std::filesystem;
+using kernels::WeightFormat;
+using models::PrecisionPlan;
+
+TEST(PrecisionPlan, ParsesBlocksAndOverrides) {
+  auto p = PrecisionPlan::Parse("vision=int8, llm=int4,expert=f32,model.x.layers.0=f16", {"vision", "connector", "llm", "expert"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->For("vision", "a.b"), WeightFormat::kInt8);
+  EXPECT_EQ(p->For("connector", "c"), WeightFormat::kF32);
+  EXPECT_EQ(p->For("llm", "model.x.layers.0.mlp"), WeightFormat::kF16);
+  EXPECT_EQ(p->For("llm", "model.x.layers.0[0:64]"), WeightFormat::kF16);
+  EXPECT_EQ(p->For("llm", "model.x.layers.01.mlp"), WeightFormat::kInt4);  // not a prefix at a boundary
+  EXPECT_EQ(p->ToString(), "vision=int8,connector=f32,llm=int4,expert=f32,model.x.layers.0=f16");
+  EXPECT_FALSE(p->all_f32());
+  EXPECT_EQ(p->UnusedOverrides().size(), 1u);
+  p->MarkUsed("model.x.layers.0.self_attn");
+  EXPECT_TRUE(p->UnusedOverrides().empty());
+}
+
+TEST(PrecisionPlan, RejectsUnknownBlocksAndFormats) {
+  auto bad_block = PrecisionPlan::Parse("visoin=int8", {"vision", "llm"});
+  ASSERT_FALSE(bad_block.ok());
+  EXPECT_NE(bad_block.status().message().find("unknown block 'visoin'"), std::string::npos);
+  EXPECT_NE(bad_block.status().message().find("vision, llm"), std::string::npos);
+  auto bad_format = PrecisionPlan::Parse("vision=int3", {"vision"});
+  ASSERT_FALSE(bad_format.ok());
+  EXPECT_NE(bad_format.status().message().find("int3"), std::string::npos);
+  EXPECT_FALSE(PrecisionPlan::Parse("vision", {"vision"}).ok());
+  EXPECT_TRUE(PrecisionPlan::Parse("", {"vision"})->all_f32());
+}
+
+models::act::SeededActSpec SmallAct() {
+  models::act::SeededActSpec s;
+  s.cameras = {"top"};
+  s.height = 32;
+  s.width = 64;
+  s.chunk_size = s.n_action_steps = 10;
+  s.dim_model = 64;
+  s.n_heads = 4;
+  s.dim_feedforward = 128;
+  s.n_encoder_layers = 2;
+  s.n_decoder_layers = 1;
+  return s;
+}
+
+// Normalized actions of a model on the seeded input of step 0.
+std::vector<float> ActActions(const std::string& dir, const std::string& plan) {
+  models::act::ActOptions o;
+  o.plan = plan;
+  auto m = models::act::ActModel::Load(dir, o);
+  EXPECT_TRUE(m.ok()) << m.status().ToString();
+  if (!m.ok()) return {};
+  const auto& c = (*m)->config();
+  std::vector<uint8_t> img(static_cast<size_t>(c.camera(0).shape[1] * c.camera(0).shape[2] * 3));
+  seeded::FillImage(0, c.camera(0).key, static_cast<int>(c.camera(0).shape[1]), static_cast<int>(c.camera(0).shape[2]), img.data());
+  std::vector<float> state(static_cast<size_t>(c.state_dim()));
+  seeded::FillState(0, static_cast<int>(c.state_dim()), state.data());
+  models::act::ActObservation obs;
+  obs.images.push_back({img.data(), static_cast<int>(c.camera(0).shape[1]), static_cast<int>(c.camera(0).shape[2])});
+  obs.state = state.data();
+  std::vector<float> out(static_cast<size_t>(c.chunk_size * c.action_dim()));
+  const Status st = (*m)->Predict(obs, nullptr, out.data());
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+TEST(Quantize, ActPlanWritesASelfContainedModel) {
+  const std::string src = testing::FreshTempDir("quant_act_src"), out = testing::FreshTempDir("quant_act_out");
+  ASSERT_TRUE(models::act::WriteSeededActCheckpoint(src, SmallAct()).ok());
+  quantize::QuantizeRequest r;
+  r.checkpoint = src;
+  r.output = out;
+  r.plan = "backbone=int8,encoder=int8";
+  r.seeded_samples = 2;
+  auto res = quantize::Quantize(r);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->plan, "backbone=int8,encoder=int8,decoder=f32");
+  EXPECT_GT(res->files.ops_quantized, 20);
+  ASSERT_EQ(res->sensitivity.size(), 3u);  // backbone alone, encoder alone, the plan
+  EXPECT_LT(res->sensitivity.back().action_max_std, 0.25);
+  EXPECT_GT(res->sensitivity.back().action_max_std, 0.0);  // really quantized
+  EXPECT_EQ(res->census.at("backbone").at("int8"), 20);   // ResNet18: 20 convolutions
+  EXPECT_EQ(res->census.at("decoder").count("int8"), 0u);
+
+  // Superseded weights are gone from the kept file; the packed ones are smaller.
+  auto kept = io::SafetensorsFile::Open(out + "/model.safetensors");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ((*kept)->Find("model.backbone.layer1.0.conv1.weight"), nullptr);
+  EXPECT_EQ((*kept)->Find("model.encoder.layers.0.linear1.weight"), nullptr);
+  EXPECT_NE((*kept)->Find("model.decoder.layers.0.linear1.weight"), nullptr);
+  EXPECT_NE((*kept)->Find("model.encoder.layers.0.norm1.weight"), nullptr);
+  EXPECT_LT(res->files.model_bytes + res->files.quantized_bytes, res->source_model_bytes / 2);
+
+  // The quantized folder loads like any checkpoint and agrees with quantizing at load time.
+  const std::vector<float> f32 = ActActions(src, ""), q_file = ActActions(out, ""), q_load = ActActions(src, r.plan);
+  EXPECT_EQ(MaxAbsDiff(q_file, q_load), 0.0f);
+  EXPECT_GT(MaxAbsDiff(q_file, f32), 0.0f);
+  EXPECT_LT(MaxAbsDiff(q_file, f32), 0.25f);
+}
+
+TEST(Quantize, BadRequestsAndFilesGiveClearErrors) {
+  const std::string src = testing::FreshTempDir("quant_bad_src"), out = testing::FreshTempDir("quant_bad_out");
+  ASSERT_TRUE(models::act::WriteSeededActCheckpoint(src, SmallAct()).ok());
+  quantize::QuantizeRequest r;
+  r.checkpoint = src;
+  r.output = out;
+  r.seeded_samples = 1;
+  r.report = false;
+  r.plan = "vision=int8";
+  auto unknown = quantize::Quantize(r);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("backbone, encoder, decoder"), std::string::npos);
+  r.plan = "backbone=f32";
+  EXPECT_FALSE(quantize::Quantize(r).ok());  // nothing to do
+  r.plan = "decoder=int4,model.encoder.layers.7=int8";
+  auto stray = quantize::Quantize(r);
+  ASSERT_FALSE(stray.ok());
+  EXPECT_NE(stray.status().message().find("model.encoder.layers.7"), std::string::npos);
+
+  r.plan = "decoder=int4";
+  ASSERT_TRUE(quantize::Quantize(r).ok());
+  // A different plan on a quantized folder, quantizing it again, another format version.
+  models::act::ActOptions o;
+  o.plan = "decoder=int8";
+  auto other = models::act::ActModel::Load(out, o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("decoder=int4"), std::string::npos);
+  quantize::QuantizeRequest again = r;
+  again.checkpoint = out;
+  again.output = out + "_again";
+  EXPECT_FALSE(quantize::Quantize(again).ok());
+  auto meta = io::ReadJsonFile(out + "/embody_quant.json");
+  ASSERT_TRUE(meta.ok());
+  (*meta)["format_version"] = 99;
+  ASSERT_TRUE(io::WriteJsonFile(out + "/embody_quant.json", *meta).ok());
+  auto old = models::act::ActModel::Load(out, {});
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("format_version"), std::string::npos);
+}
+
+TEST(Quantize, SmolVlaKeepsTheExpertF32AndReportsPerStepError) {
+  models::smolvla::SeededSmolVlaSpec s;
+  s.cameras = {"top", "wrist"};
+  s.height = 48;
+  s.width = 64;
+  s.chunk_size = s.n_action_steps = 5;
+  s.num_steps = 3;
+  s.num_vlm_layers = 2;
+  s.vlm.vision = {32, 1, 2, 64, 16, 64, 1e-6f};
+  s.vlm.text = {32, 4, 4, 2, 8, 64, 49280, 1e-5f};
+  s.vlm.scale_factor = 2;
+  s.tokenizer_dir = testing::SharedDataDir() + "/smolvlm2-tokenizer";
+  const std::string src = testing::FreshTempDir("quant_vla_src"), out = testing::FreshTempDir("quant_vla_out");
+  ASSERT_TRUE(models::smolvla::WriteSeededSmolVlaCheckpoint(src, s).ok());
+  quantize::QuantizeRequest r;
+  r.checkpoint = src;
+  r.output = out;
+  r.plan = "vision=int8,connector=int8,llm=int4";
+  r.seeded_samples = 2;
+  auto res = quantize::Quantize(r);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->census.at("expert").count("int8"), 0u);
+  EXPECT_GT(res->census.at("llm").at("int4"), 0);
+  const auto& plan = res->sensitivity.back();
+  EXPECT_EQ(plan.expert_step_rel_err.size(), 3u);
+  EXPECT_GT(plan.block_rel_err.at("vision+connector"), 0.0);
+  EXPECT_LT(plan.block_rel_err.at("vision+connector"), 0.2);
+  models::smolvla::SmolVlaOptions o;
+  auto m = models::smolvla::SmolVlaModel::Load(out, o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->plan(), "vision=int8,connector=int8,llm=int4,expert=f32");
+}
+
+}  // namespace
+}  // namespace embody
