@@ -5,7 +5,9 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
+#include "kernels/quant/int8_pipeline.h"
 #include "kernels/quant/quant_linear.h"
 
 namespace embody::kernels::quant {
@@ -34,5 +36,28 @@ Result<std::unique_ptr<LinearOp>> MakeOneDnnInt8Linear(const LinearParams& p, co
                                                        const float* bias, const QuantOptions& q);
 Result<std::unique_ptr<ConvOp>> MakeOneDnnInt8Conv(const ConvParams& p, const PackedWeights& w, const float* bias,
                                                    const QuantOptions& q);
+
+}  // namespace embody::kernels::quant
+
+// ---- int8 pipelines (int8_pipeline.h) ----
+namespace embody::kernels::quant {
+
+// The per-output-channel constants of a pipeline conv's epilogue, shared by every backend so
+// they agree: v = oscale[o] * (float(acc) + bias[o]) (+ sum_scale * q_res), see int8_pipeline.h.
+struct PipelineEpilogue {
+  std::vector<float> oscale, bias;
+  float sum_scale = 1.0f;
+};
+PipelineEpilogue MakePipelineEpilogue(const PipelineConvParams& p, const PackedWeights& w, const float* bias);
+
+// REQUIRES (checked by MakePipelineConv / MakePipelineMaxPool): valid params and int8 weights.
+std::unique_ptr<PipelineConvOp> MakeRefPipelineConv(const PipelineConvParams& p, const PackedWeights& w,
+                                                    const float* bias);
+std::unique_ptr<PoolOp> MakeRefPipelineMaxPool(const PoolParams& p, PipelineType t);
+#ifndef EMBODY_KERNELS_NO_ONEDNN
+Result<std::unique_ptr<PipelineConvOp>> MakeOneDnnPipelineConv(const PipelineConvParams& p, const PackedWeights& w,
+                                                               const float* bias);
+Result<std::unique_ptr<PoolOp>> MakeOneDnnPipelineMaxPool(const PoolParams& p, PipelineType t);
+#endif
 
 }  // namespace embody::kernels::quant
