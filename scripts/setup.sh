@@ -29,3 +29,7 @@ fi
 
 # The MuJoCo simulation: MuJoCo from PyPI's mujoco-core wheel into .deps/, EGL + Mesa from Debian.
 "$(dirname "$0")/setup_sim.sh"
+
+# LeRobot datasets (src/data): Arrow C++ from PyPI's pyarrow wheel into .deps/arrow, FFmpeg's
+# libraries (libavcodec-dev, libavformat-dev, libavutil-dev, libswscale-dev) from Debian.
+"$(dirname "$0")/setup_data.sh"
