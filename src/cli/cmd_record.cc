@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/common.h"
+#include "cli/robot_cli.h"  // record --robot (issue 10)
 #include "data/sim_recording.h"
 
 namespace embody::cli {
@@ -25,8 +26,8 @@ struct RecordArgs {
 
 int RunRecord(const RecordArgs& a) {
   if (!a.sim)
-    return Fail(Unimplemented("embody record: only --sim is available in this build; a real arm records through "
-                              "data::DatasetWriter (src/data/INTEGRATION.md)"));
+    return Fail(InvalidArgument("embody record needs --sim (the simulated expert) or --robot so101 --port ... "
+                                "--teleop so101-leader --teleop-port ... (the real arm)"));
   sim::TaskOptions topt;
   topt.height = a.height;
   topt.width = a.width;
@@ -111,7 +112,15 @@ void RegisterRecord(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--fps", a->fps, "Frames per second (control rate)");
   sub->add_option("--vcodec", a->codec, "Video encoder (libsvtav1 as LeRobot; libx264 is the fallback)");
   sub->add_flag("--json", a->json, "Print the summary as JSON");
-  sub->callback([a, &run] { run = [a] { return RunRecord(*a); }; });
+  auto robot = std::make_shared<RobotRecordArgs>();  // --robot so101 --teleop so101-leader ...: the real arm
+  AddRobotRecordOptions(sub, *robot);
+  sub->callback([a, robot, &run] {
+    run = [a, robot] {
+      if (robot->robot.type.empty()) return RunRecord(*a);
+      return RecordRobot(*robot, {.out = a->out, .codec = a->codec, .resume = a->resume, .json = a->json,
+                                  .episodes = a->episodes, .fps = a->fps});
+    };
+  });
 }
 
 }  // namespace embody::cli

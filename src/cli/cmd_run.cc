@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/common.h"
+#include "cli/robot_cli.h"  // run --robot (issue 10)
 #include "cli/policy_type.h"
 #include "core/timer.h"
 #include "runtime/async/act_chunk_policy.h"
@@ -110,7 +111,7 @@ Result<PolicySetup> MakePolicy(const RunArgs& a, const sim::TeaBagTask& task, co
 
 int RunRun(const RunArgs& a) {
   if (!a.sim)
-    return Fail(Unimplemented("embody run drives the simulation only (--sim); a real robot loop is not built yet"));
+    return Fail(Unimplemented("embody run needs --sim (the simulated task) or --robot so101 --port ... (the real arm)"));
   std::vector<runtime::Aggregate> aggregates;
   for (const std::string& name : SplitList(a.aggregate)) {
     auto agg = runtime::ParseAggregate(name);
@@ -274,7 +275,16 @@ void RegisterRun(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
   sub->add_option("--plot", a->plot, "PNG of episode 0's queue size and latency over time (per configuration)");
   sub->add_flag("--json", a->json, "Machine-readable output");
-  sub->callback([&run, a] { run = [a] { return RunRun(*a); }; });
+  auto robot = std::make_shared<RobotRunArgs>();  // --robot so101 --port ... --camera ...: the real arm
+  AddRobotRunOptions(sub, *robot);
+  sub->callback([&run, a, robot] {
+    run = [a, robot] {
+      if (robot->arm.type.empty()) return RunRun(*a);
+      return RunRobot(*robot, {.policy = a->policy, .aggregate = a->aggregate, .task = a->task, .threshold = a->threshold,
+                               .oracle_latency_ms = a->oracle_latency_ms, .chunk = a->chunk, .threads = a->threads,
+                               .json = a->json});
+    };
+  });
 }
 
 }  // namespace embody::cli

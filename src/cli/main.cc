@@ -13,6 +13,11 @@ int main(int argc, char** argv) {
   embody::cli::RegisterBench(app, run);
   embody::cli::RegisterSeedCheckpoint(app, run);
   embody::cli::RegisterQuantize(app, run);
+  embody::cli::RegisterCalibrate(app, run);
+  embody::cli::RegisterTeleop(app, run);
+  embody::cli::RegisterCameras(app, run);
+  embody::cli::RegisterRobotBench(app, run);
+  embody::cli::RegisterRobotEmulator(app, run);
 #ifdef EMBODY_HAVE_SIM
   embody::cli::RegisterSim(app, run);
   embody::cli::RegisterRun(app, run);

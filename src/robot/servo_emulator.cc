@@ -96,6 +96,13 @@ void ServoEmulator::SetPresent(uint8_t id, int present) {
   UpdatePresent(s);
 }
 
+void ServoEmulator::SetShaft(uint8_t id, double ticks) {
+  EmulatedServo& s = servos_.at(id);
+  s.actual = ticks;
+  s.velocity = 0;
+  UpdatePresent(s);
+}
+
 namespace {
 // Where a torque-enabled servo drives its shaft: the goal, clamped to the position limits when
 // they span a range, in the shaft's frame (goal + homing offset).

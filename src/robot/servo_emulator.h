@@ -68,6 +68,8 @@ class ServoEmulator {
 
   // Moves the shaft by hand (torque off, or against the motor): Present_Position becomes `present`.
   void SetPresent(uint8_t id, int present);
+  // Moves the shaft itself to `ticks` (the hand, in the servo's raw frame, homing offset ignored).
+  void SetShaft(uint8_t id, double ticks);
   // Advances the motor model by dt seconds (torque-enabled servos move toward their goal).
   void Advance(double dt_s);
   // Legacy step for tests: moves every torque-enabled servo by at most `max_step` ticks.

@@ -226,6 +226,10 @@ Status So101Arm::Configure() {
   EMBODY_TRY(bus_->Write(gripper, fb::reg::kMaxTorqueLimit, 500));    // 50 %: the gripper motor burns out first
   EMBODY_TRY(bus_->Write(gripper, fb::reg::kProtectionCurrent, 250));
   EMBODY_TRY(bus_->Write(gripper, fb::reg::kOverloadTorque, 25));
+  // Goal = present before torque comes on: a stale Goal_Position from an earlier session would
+  // make the arm jump to it the moment the motors engage.
+  EMBODY_ASSIGN_OR_RETURN(std::vector<int> present, bus_->SyncReadPositions(kSo101Ids));
+  EMBODY_TRY(bus_->SyncWriteGoalPositions(kSo101Ids, present));
   return EnableTorque();
 }
 

@@ -94,7 +94,8 @@ class So101Arm {
   // --- configuration and control ---
   // Follower: with torque off, Return_Delay_Time 0, Maximum_Acceleration 254, Acceleration 254,
   // Operating_Mode 0, P/I/D from options, gripper Max_Torque_Limit 500, Protection_Current 250,
-  // Overload_Torque 25; then torque on (Torque_Enable 1, Lock 1).
+  // Overload_Torque 25; Goal_Position = Present_Position (no jump to a stale goal); then torque on
+  // (Torque_Enable 1, Lock 1).
   // Leader: torque off, the same bus settings and Operating_Mode 0; torque stays off.
   Status Configure();
   Status EnableTorque();
