@@ -10,12 +10,17 @@ the same thread count:
   (ii)  ort:   the ACT network (images + state -> normalized action chunk) exported with
                torch.onnx.export and run with ONNX Runtime FP32 (output checked against torch)
   (iii) embody: `<embody> bench <ckpt> --threads T --runs R --json`, field total_ms.median/.p90
+  (iv)  with --plan P (repeatable): `embody quantize <ckpt> --plan P` then (iii) on the quantized
+        checkpoint, and with --ort-int8 ONNX Runtime's dynamic int8 quantization of (ii); the
+        action error of each against torch f32 is printed in action-std units (the normalized
+        chunk: ACT normalizes actions with MEAN_STD)
 
 Inputs are the seeded step-0 inputs (uint8 frames "input.0.<camera key>" / 255 -> CHW, state
 "input.0.observation.state"), passed through LeRobot's preprocessor.
 
 Usage: /opt/embody-tools-venv/bin/python bench/compare_act.py [--threads 2] [--runs 7]
        [--embody build/embody] [--ckpt-out DIR] [--json] [--skip-ort] [--hw 480x640]
+       [--plan backbone=int8,encoder=int8 ...] [--ort-int8]
 With --json the table goes to stderr and one JSON object to stdout.
 """
 
@@ -150,6 +155,18 @@ def embody_infer_diff(exe, ckpt, chunk_norm, chunk_unnorm):
     return out or None
 
 
+def embody_action_err_std(exe, ckpt, chunk_unnorm, std):
+    """max |embody - torch| / std over the chunk (robot units divided by the action std)."""
+    p = subprocess.run([exe, "infer", str(ckpt), "--seeded-inputs", "--json"], capture_output=True, text=True)
+    if p.returncode != 0:
+        log(f"embody infer {ckpt}: failed (rc={p.returncode})")
+        return None
+    got = np.asarray(json.loads(p.stdout)["actions"], dtype=np.float64).reshape(chunk_unnorm.shape)
+    err = float(np.max(np.abs(got - chunk_unnorm) / std))
+    log(f"embody infer {Path(ckpt).name}: max action error {err:.3e} std")
+    return err
+
+
 def main(argv=None) -> int:
     global LOG
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -163,6 +180,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--skip-ort", action="store_true")
+    ap.add_argument("--plan", action="append", default=[],
+                    help="also run embody quantized with this precision plan (repeatable)")
+    ap.add_argument("--ort-int8", action="store_true", help="also run ONNX Runtime dynamic int8 quantization")
     ap.add_argument("--onnx-exporter", choices=["legacy", "dynamo"], default="legacy",
                     help="torch.onnx.export path (falls back to the other one on failure)")
     args = ap.parse_args(argv)
@@ -253,6 +273,21 @@ def main(argv=None) -> int:
             results["onnxruntime_fp32"] = time_fn(lambda: sess.run(None, feed), args.warmup, args.runs)
             results["onnxruntime_fp32"]["exporter"] = used
             log(f"ort: median {results['onnxruntime_fp32']['median']:.1f} ms")
+            if args.ort_int8:
+                try:
+                    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                    q_path = tmp / "act_int8.onnx"
+                    quantize_dynamic(str(onnx_path), str(q_path), weight_type=QuantType.QInt8)
+                    qs = ort.InferenceSession(str(q_path), so, providers=["CPUExecutionProvider"])
+                    qout = qs.run(None, feed)[0]
+                    qerr = float(np.max(np.abs(qout[0].astype(np.float64) - chunk_norm)))
+                    results["onnxruntime_int8_dynamic"] = time_fn(lambda: qs.run(None, feed), args.warmup, args.runs)
+                    results["onnxruntime_int8_dynamic"]["action_err_std"] = qerr
+                    log(f"ort int8: median {results['onnxruntime_int8_dynamic']['median']:.1f} ms, "
+                        f"max action error {qerr:.3e} std")
+                except Exception as e:  # noqa: BLE001
+                    log(f"ort int8: skipped ({type(e).__name__}: {str(e)[:300]})")
 
     emb_diff = None
     exe = args.embody
@@ -263,14 +298,31 @@ def main(argv=None) -> int:
         if r is not None:
             results["embody"] = r
         emb_diff = embody_infer_diff(exe, ckpt, chunk_norm, chunk_unnorm)
+        for plan in args.plan:
+            qdir = tmp / ("q_" + plan.replace("=", "-").replace(",", "_"))
+            cmd = [exe, "quantize", str(ckpt), "--plan", plan, "-o", str(qdir), "--no-report", "--json"]
+            log("embody:", " ".join(cmd))
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                log(f"embody quantize failed (rc={p.returncode}): {p.stderr.strip()[-1000:]}")
+                continue
+            r = run_embody(exe, qdir, args.threads, args.runs)
+            if r is None:
+                continue
+            r["action_err_std"] = embody_action_err_std(exe, qdir, chunk_unnorm, std)
+            results["embody " + plan] = r
 
     base = results.get("embody", {}).get("median")
     log("")
-    log(f"{'engine':<22} | {'median ms':>10} | {'p90 ms':>10} | {'median/embody':>15}")
-    log("-" * 66)
+    ort_base = results.get("onnxruntime_fp32", {}).get("median")
+    log(f"{'engine':<40} | {'median ms':>10} | {'p90 ms':>10} | {'median/embody':>13} | {'ort_fp32/x':>10} | {'act err (std)':>13}")
+    log("-" * 112)
     for name, r in results.items():
         ratio = f"{r['median'] / base:.2f}x" if base else "n/a"
-        log(f"{name:<22} | {r['median']:>10.1f} | {r['p90']:>10.1f} | {ratio:>15}")
+        speed = f"{ort_base / r['median']:.2f}x" if ort_base else "n/a"
+        err = r.get("action_err_std")
+        err_s = f"{err:.2e}" if isinstance(err, float) else ""
+        log(f"{name:<40} | {r['median']:>10.1f} | {r['p90']:>10.1f} | {ratio:>13} | {speed:>10} | {err_s:>13}")
     if ort_diff is not None:
         log(f"ort max abs diff vs torch (normalized chunk): {ort_diff:.3e}")
 

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/policy_type.h"
+#include "cli/quant_info.h"
 #include "cli/smolvla_commands.h"
 #include "io/safetensors.h"
 #include "models/act/act_config.h"
@@ -30,6 +31,8 @@ int RunInfo(const InfoArgs& a) {
   auto file = io::SafetensorsFile::Open(a.checkpoint + "/model.safetensors");
   if (!file.ok()) return Fail(file.status());
   WeightTable table = act::MakeActWeightTable(*cfg);
+  auto quant = QuantizedSummary(a.checkpoint, "act", table);
+  if (!quant.ok()) return Fail(quant.status());
   if (Status st = table.Bind(*file); !st.ok()) return Fail(st);
   auto norm = Normalizer::Load(a.checkpoint, cfg->inputs, cfg->outputs, cfg->normalization, **file);
   if (!norm.ok()) return Fail(norm.status());
@@ -68,6 +71,7 @@ int RunInfo(const InfoArgs& a) {
   j["inputs"] = inputs;
   j["outputs"] = outputs;
   j["normalization_source"] = norm->source();
+  j["quantized"] = *quant;
   io::Json params = io::Json::object();
   int64_t total = 0;
   // "model.encoder_" also matches the image projection, counted on its own line.
@@ -106,6 +110,7 @@ int RunInfo(const InfoArgs& a) {
                   f["stats_found"].get<bool>() ? "" : "  (no stats: passed through)");
     }
   std::printf("\nnormalization  %s\n", norm->source().c_str());
+  PrintQuantizedSummary(*quant);
   std::printf("\nparameters per block\n");
   for (auto it = params.begin(); it != params.end(); ++it)
     std::printf("  %-20s %12lld\n", it.key().c_str(), static_cast<long long>(it.value().get<int64_t>()));

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/common.h"
+#include "cli/quant_info.h"
 #include "core/memory_stats.h"
 #include "core/seeded.h"
 #include "core/timer.h"
@@ -54,6 +55,8 @@ int RunInfoSmolVla(const std::string& dir, bool json) {
   auto file = io::SafetensorsFile::Open(dir + "/model.safetensors");
   if (!file.ok()) return Fail(file.status());
   models::WeightTable table = MakeSmolVlaWeightTable(*cfg);
+  auto quant = QuantizedSummary(dir, "smolvla", table);
+  if (!quant.ok()) return Fail(quant.status());
   if (Status st = table.Bind(*file); !st.ok()) return Fail(st.WithContext("backbone config " + cfg->vlm.source));
   std::vector<models::Feature> norm_inputs;
   for (const auto& f : cfg->inputs)
@@ -92,7 +95,8 @@ int RunInfoSmolVla(const std::string& dir, bool json) {
                                 {"total (inference)", vision + connector + embed + llm + expert + state}}},
                 {"file", {{"tensors", (*file)->entries().size()}, {"bytes", (*file)->file_bytes()},
                           {"unused_tensors", table.unused().size()}}},
-                {"unknown_config_fields", c.unknown_fields}};
+                {"unknown_config_fields", c.unknown_fields},
+                {"quantized", *quant}};
   if (json) {
     PrintJson(j);
     return 0;
@@ -107,7 +111,9 @@ int RunInfoSmolVla(const std::string& dir, bool json) {
     std::printf("  %-32s %-7s %-16s %s\n", f["key"].get<std::string>().c_str(), f["type"].get<std::string>().c_str(),
                 f["shape"].dump().c_str(), f["normalization"].get<std::string>().c_str());
   std::printf("  %-32s ACTION  [%lld]\n", "action", static_cast<long long>(c.action_dim()));
-  std::printf("\nnormalization  %s\n\nparameters per block\n", norm->source().c_str());
+  std::printf("\nnormalization  %s\n", norm->source().c_str());
+  PrintQuantizedSummary(*quant);
+  std::printf("\nparameters per block\n");
   for (auto it = j["parameters"].begin(); it != j["parameters"].end(); ++it)
     std::printf("  %-20s %12lld\n", it.key().c_str(), static_cast<long long>(it.value().get<int64_t>()));
   std::printf("\nfile         %zu tensors, %s; %zu not used at inference\n", (*file)->entries().size(),
