@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job as it stands: set up, build, then
 #   1. ACT: make a 3-camera 480x640 checkpoint in LeRobot's layout (seeded weights: real ones
-#      cannot be downloaded here), inspect it, run it, benchmark it;
+#      cannot be downloaded here), inspect it, run it, benchmark it, quantize it per block;
 #   2. SmolVLA: the same for smolvla_base's architecture with one camera;
 #   3. the MuJoCo tea-bag task: the scripted expert on every cluster, and a contact sheet.
 set -euo pipefail
@@ -18,6 +18,9 @@ echo; echo "== ACT: embody info"; $E info "$ACT"
 echo; echo "== ACT: embody infer (seeded camera frames and state), first rows of the chunk"
 $E infer "$ACT" --seeded-inputs | sed -n '1,6p'
 echo; echo "== ACT: embody bench"; $E bench "$ACT" --threads "$(nproc)" --runs 7
+echo; echo "== ACT: per-block precision (int8 backbone and encoder, f32 decoder), its error, and its speed"
+$E quantize "$ACT" --plan backbone=int8,encoder=int8 -o "$OUT/act_3cam_int8" --calib seeded:2 --static-activations
+$E bench "$OUT/act_3cam_int8" --threads "$(nproc)" --runs 7
 
 SHARED_TOKENIZER="../shared/data/smolvlm2-tokenizer"
 if [ -f "$SHARED_TOKENIZER/tokenizer.json" ]; then
