@@ -12,6 +12,10 @@ PACKAGES=(
   libjpeg-dev          # libjpeg-turbo: MJPEG frames from USB cameras (src/camera)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# The trainer (src/train, `embody train`): Debian's libtorch 1.13 pulls ~200 packages (~1 GB:
+# OpenCV, Qt, GDAL), so it is opt-in: EMBODY_WITH_TRAIN=1 scripts/setup.sh. Without it CMake
+# builds everything else and skips the trainer and its tests.
+if [ "${EMBODY_WITH_TRAIN:-0}" = "1" ]; then PACKAGES+=(libtorch-dev); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -25,4 +25,7 @@ void RegisterRobotEmulator(CLI::App& app, std::function<int()>& run);
 void RegisterDataset(CLI::App& app, std::function<int()>& run);
 void RegisterRecord(CLI::App& app, std::function<int()>& run);
 
+void RegisterTrain(CLI::App& app, std::function<int()>& run);
+void RegisterEval(CLI::App& app, std::function<int()>& run);
+void RegisterReport(CLI::App& app, std::function<int()>& run);
 }  // namespace embody::cli

@@ -28,6 +28,13 @@ int main(int argc, char** argv) {
 #if defined(EMBODY_HAVE_DATA) && defined(EMBODY_HAVE_SIM)
   embody::cli::RegisterRecord(app, run);
 #endif
+#ifdef EMBODY_HAVE_TRAIN
+  embody::cli::RegisterTrain(app, run);
+#endif
+#ifdef EMBODY_HAVE_EVAL
+  embody::cli::RegisterEval(app, run);
+  embody::cli::RegisterReport(app, run);
+#endif
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

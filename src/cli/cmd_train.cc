@@ -1,0 +1,251 @@
+// embody train: ACT training on libtorch (issue 8, docs/training.md). Data from a LeRobot dataset
+// (--dataset) or straight from the simulation's scripted expert (--sim-episodes, in memory);
+// checkpoints in LeRobot's layout; --resume after a kill; --select-by success evaluates every
+// checkpoint in the simulation and reports the best next to its validation loss.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cli/common.h"
+#include "train/act_trainer.h"
+#include "train/checkpoint_io.h"
+#ifdef EMBODY_HAVE_SIM
+#include "train/sim_episodes.h"
+#endif
+#ifdef EMBODY_HAVE_EVAL
+#include "train/eval/policy_eval.h"
+#endif
+#ifdef EMBODY_HAVE_DATA_SOURCE
+#include "train/dataset_source.h"
+#endif
+
+namespace embody::cli {
+
+namespace {
+
+struct TrainArgs {
+  std::string policy = "act", dataset, output, init_from, select_by = "none";
+  int sim_episodes = 0, sim_val_episodes = 0, sim_height = 96, sim_width = 128;
+  uint64_t sim_seed = 0;
+  train::ActHparams h;
+  train::TrainOptions o;
+  bool json = false, bench = false;
+  int bench_cameras = 3, bench_height = 480, bench_width = 640, bench_steps = 3;
+  int eval_per_cluster = 2, eval_val = 10;
+  std::string eval_latency = "measured";
+  bool eval_async = false;
+};
+
+int RunBench(const TrainArgs& a) {
+  train::TrainFeatures f;
+  for (int i = 0; i < a.bench_cameras; ++i) f.cameras.push_back("observation.images.cam" + std::to_string(i));
+  f.height = a.bench_height;
+  f.width = a.bench_width;
+  f.state_dim = f.action_dim = 6;
+  auto t = train::BenchTrainStep(a.h, f, a.o.batch_size, a.bench_steps, a.o.threads);
+  if (!t.ok()) return Fail(t.status());
+  const double sps = 1.0 / *t;
+  if (a.json) {
+    PrintJson({{"batch_size", a.o.batch_size}, {"cameras", a.bench_cameras}, {"height", a.bench_height},
+               {"width", a.bench_width}, {"dim_model", a.h.dim_model}, {"seconds_per_step", *t},
+               {"steps_per_s", sps}, {"threads", a.o.threads}});
+  } else {
+    std::printf("ACT training step (forward + backward + AdamW), batch %d, %d cameras %dx%d, dim_model %d: "
+                "%.3f s/step = %.3f steps/s (median of %d)\n",
+                a.o.batch_size, a.bench_cameras, a.bench_height, a.bench_width, a.h.dim_model, *t, sps, a.bench_steps);
+  }
+  return 0;
+}
+
+int RunTrain(TrainArgs a) {
+  if (a.policy != "act")
+    return Fail(Unimplemented("embody train --policy " + a.policy + ": only act trains here so far (SmolVLA: docs/training.md)"));
+  if (a.bench) return RunBench(a);
+  if (a.output.empty()) return Fail(InvalidArgument("--output is required"));
+  if (a.dataset.empty() == (a.sim_episodes == 0))
+    return Fail(InvalidArgument("give exactly one of --dataset DIR or --sim-episodes N"));
+  if (a.select_by != "none" && a.select_by != "success")
+    return Fail(InvalidArgument("--select-by: none or success, got '" + a.select_by + "'"));
+  std::unique_ptr<train::TrainSource> source, validation;
+  if (!a.dataset.empty()) {
+#ifdef EMBODY_HAVE_DATA_SOURCE
+    auto ds = train::OpenDatasetSource(a.dataset, train::DatasetSplit::kTrain);
+    if (!ds.ok()) return Fail(ds.status());
+    source = std::move(*ds);
+    auto val = train::OpenDatasetSource(a.dataset, train::DatasetSplit::kValidation);
+    if (val.ok() && (*val)->num_frames() > 0) validation = std::move(*val);
+#else
+    return Fail(Unimplemented("--dataset: this build has no dataset reader (src/data needs Arrow and FFmpeg)"));
+#endif
+  } else {
+#ifdef EMBODY_HAVE_SIM
+    train::SimEpisodeOptions so;
+    so.episodes = a.sim_episodes;
+    so.height = a.sim_height;
+    so.width = a.sim_width;
+    so.seed = a.sim_seed;
+    Progress bar("expert episodes", a.sim_episodes);
+    auto src = train::GenerateSimEpisodes(so, [&](int kept, int) { bar.Step(kept); });
+    bar.Finish();
+    if (!src.ok()) return Fail(src.status());
+    source = std::move(*src);
+#else
+    return Fail(Unimplemented("--sim-episodes: this build has no simulation"));
+#endif
+  }
+#ifdef EMBODY_HAVE_EVAL
+  std::vector<std::pair<train::CheckpointInfo, train::EvalSummary>> evals;
+  if (a.select_by == "success") {
+    a.o.on_checkpoint = [&](const train::CheckpointInfo& info) -> Status {
+      train::EvalOptions eo;
+      eo.per_cluster = a.eval_per_cluster;
+      eo.val_episodes = a.eval_val;
+      eo.latency = a.eval_latency;
+      eo.async = a.eval_async;
+      eo.threads = a.o.threads;
+      EMBODY_ASSIGN_OR_RETURN(train::EvalSummary s, train::EvaluateCheckpoint(info.pretrained_dir, eo));
+      io::Json j = train::SummaryToJson(s);
+      j["step"] = info.step;
+      j["val_l1"] = info.val_l1;
+      std::filesystem::create_directories(a.output + "/eval");
+      EMBODY_TRY(io::WriteJsonFile(a.output + "/eval/" + train::StepName(info.step) + ".json", j));
+      std::fprintf(stderr, "checkpoint %lld: val loss %.4f, success test %d/%d val %d/%d global %.2f\n",
+                   static_cast<long long>(info.step), info.val_l1, s.test_success, s.test_total, s.val_success,
+                   s.val_total, s.global());
+      evals.emplace_back(info, s);
+      return Status::Ok();
+    };
+  }
+#else
+  if (a.select_by == "success") return Fail(Unimplemented("--select-by success needs the simulation"));
+#endif
+#ifdef EMBODY_HAVE_SIM
+  if (a.sim_val_episodes > 0 && !validation) {
+    // Validation loss on the held-out cluster, with seeds far from the training ones.
+    train::SimEpisodeOptions vo;
+    vo.episodes = a.sim_val_episodes;
+    vo.height = source->features().height;
+    vo.width = source->features().width;
+    vo.seed = 500000;
+    vo.recovery_fraction = 0;
+    vo.validation_cluster_only = true;
+    auto v = train::GenerateSimEpisodes(vo);
+    if (!v.ok()) return Fail(v.status());
+    validation = std::move(*v);
+  }
+#endif
+  if (a.json)
+    a.o.on_log = [](const train::StepLog& l) {
+      PrintJson({{"step", l.step}, {"loss", l.loss}, {"l1", l.l1}, {"kld", l.kld}, {"grad_norm", l.grad_norm},
+                 {"steps_per_s", l.steps_per_s}, {"data_wait", l.data_wait}, {"eta_s", l.eta_s}});
+    };
+  a.o.output = a.output;
+  a.o.init_from = a.init_from;
+  if (!a.json)
+    std::printf("training ACT on %s: %lld frames, %d episodes, %zu cameras %dx%d -> %s\n", source->description().c_str(),
+                static_cast<long long>(source->num_frames()), source->num_episodes(), source->features().cameras.size(),
+                source->features().height, source->features().width, a.output.c_str());
+  std::fflush(stdout);
+  auto r = train::TrainAct(*source, a.h, a.o, validation.get());
+  if (!r.ok()) return Fail(r.status());
+  io::Json ckpts = io::Json::array();
+  for (const auto& c : r->checkpoints) ckpts.push_back({{"step", c.step}, {"dir", c.pretrained_dir}, {"val_l1", c.val_l1}});
+  io::Json out = {{"first_step", r->first_step}, {"last_step", r->last_step}, {"seconds", r->seconds},
+                  {"steps_per_s", r->steps_per_s}, {"data_wait", r->data_wait}, {"final_loss", r->final_loss},
+                  {"final_l1", r->final_l1}, {"checkpoints", ckpts}};
+#ifdef EMBODY_HAVE_EVAL
+  if (!evals.empty()) {
+    // The seed's golden rule: pick by task success (global, then validation), not by loss.
+    size_t best = 0, best_loss = 0;
+    for (size_t i = 1; i < evals.size(); ++i) {
+      const auto& [ci, s] = evals[i];
+      const auto& [bi, bs] = evals[best];
+      if (s.global() > bs.global() || (s.global() == bs.global() && s.val() > bs.val())) best = i;
+      if (ci.val_l1 >= 0 && (evals[best_loss].first.val_l1 < 0 || ci.val_l1 < evals[best_loss].first.val_l1)) best_loss = i;
+    }
+    io::Json sel = {{"by_success", {{"step", evals[best].first.step}, {"dir", evals[best].first.pretrained_dir},
+                                    {"global", evals[best].second.global()}, {"val_l1", evals[best].first.val_l1}}},
+                    {"by_val_loss", {{"step", evals[best_loss].first.step}, {"global", evals[best_loss].second.global()},
+                                     {"val_l1", evals[best_loss].first.val_l1}}}};
+    (void)io::WriteJsonFile(a.output + "/selection.json", sel);
+    out["selection"] = sel;
+    if (!a.json) {
+      std::printf("\n| step | val loss (L1) | test | val | global |\n|---|---|---|---|---|\n");
+      for (const auto& [ci, s] : evals)
+        std::printf("| %lld | %.4f | %d/%d | %d/%d | %.2f |\n", static_cast<long long>(ci.step), ci.val_l1,
+                    s.test_success, s.test_total, s.val_success, s.val_total, s.global());
+      std::printf("best by success: step %lld (global %.2f); best by validation loss: step %lld (global %.2f)\n",
+                  static_cast<long long>(evals[best].first.step), evals[best].second.global(),
+                  static_cast<long long>(evals[best_loss].first.step), evals[best_loss].second.global());
+    }
+  }
+#endif
+  if (a.json) {
+    PrintJson(out);
+  } else {
+    std::printf("trained steps %lld..%lld in %.0f s (%.3f steps/s, data wait %.0f%%), final loss %.4f (l1 %.4f)\n",
+                static_cast<long long>(r->first_step), static_cast<long long>(r->last_step), r->seconds, r->steps_per_s,
+                100 * r->data_wait, r->final_loss, r->final_l1);
+    for (const auto& c : r->checkpoints)
+      std::printf("checkpoint %s%s\n", c.pretrained_dir.c_str(),
+                  c.val_l1 >= 0 ? (" (val loss " + std::to_string(c.val_l1) + ")").c_str() : "");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterTrain(CLI::App& app, std::function<int()>& run) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* sub = app.add_subcommand("train", "Train a policy (ACT) with libtorch; LeRobot checkpoint layout");
+  sub->add_option("--policy", a->policy, "act (smolvla: not yet)");
+  sub->add_option("--dataset", a->dataset, "LeRobot dataset folder (v3.0 or v2.1)");
+  sub->add_option("--sim-episodes", a->sim_episodes, "Train on N scripted-expert episodes generated in memory");
+  sub->add_option("--sim-height", a->sim_height, "Image height of --sim-episodes");
+  sub->add_option("--sim-width", a->sim_width, "Image width of --sim-episodes");
+  sub->add_option("--sim-seed", a->sim_seed, "First seed of --sim-episodes");
+  sub->add_option("--sim-val-episodes", a->sim_val_episodes, "Held-out-cluster episodes for the validation loss");
+  sub->add_option("-o,--output", a->output, "Run folder (checkpoints/ go under it)");
+  sub->add_flag("--resume", a->o.resume, "Continue from OUTPUT/checkpoints/last");
+  sub->add_option("--init-from", a->init_from, "Start from this pretrained_model's weights");
+  sub->add_option("--steps", a->o.steps, "Total optimizer steps (LeRobot default 100000)");
+  sub->add_option("--batch-size", a->o.batch_size, "Batch size (8)");
+  sub->add_option("--save-every", a->o.save_every, "Checkpoint period in steps (20000)");
+  sub->add_option("--log-every", a->o.log_every, "Log period in steps (100)");
+  sub->add_option("--seed", a->o.seed, "Seed of initialization, sampling and dropout (1000)");
+  sub->add_option("--threads", a->o.threads, "libtorch threads (0: all cores)");
+  sub->add_option("--workers", a->o.workers, "Batch-loading threads (2)");
+  sub->add_option("--stop-after", a->o.stop_after, "Stop after N steps in this process (as if killed)");
+  sub->add_option("--chunk-size", a->h.chunk_size, "ACT chunk_size (100)");
+  sub->add_option("--n-action-steps", a->h.n_action_steps, "ACT n_action_steps (100)");
+  sub->add_option("--dim-model", a->h.dim_model, "ACT dim_model (512)");
+  sub->add_option("--n-heads", a->h.n_heads, "ACT n_heads (8)");
+  sub->add_option("--dim-feedforward", a->h.dim_feedforward, "ACT dim_feedforward (3200)");
+  sub->add_option("--n-encoder-layers", a->h.n_encoder_layers, "ACT n_encoder_layers (4)");
+  sub->add_option("--n-decoder-layers", a->h.n_decoder_layers, "ACT n_decoder_layers (1)");
+  sub->add_option("--n-vae-encoder-layers", a->h.n_vae_encoder_layers, "ACT n_vae_encoder_layers (4)");
+  sub->add_option("--latent-dim", a->h.latent_dim, "ACT latent_dim (32)");
+  sub->add_flag("--pre-norm", a->h.pre_norm, "Pre-norm transformer layers");
+  sub->add_option("--activation", a->h.feedforward_activation, "relu or gelu");
+  sub->add_option("--dropout", a->h.dropout, "Dropout (0.1)");
+  sub->add_option("--kl-weight", a->h.kl_weight, "KL weight (10)");
+  sub->add_option("--lr", a->h.optimizer_lr, "AdamW learning rate (1e-5)");
+  sub->add_option("--lr-backbone", a->h.optimizer_lr_backbone, "Backbone learning rate (1e-5)");
+  sub->add_option("--weight-decay", a->h.optimizer_weight_decay, "AdamW weight decay (1e-4)");
+  sub->add_option("--select-by", a->select_by, "success: evaluate each checkpoint in the sim, report the best");
+  sub->add_option("--eval-episodes-per-cluster", a->eval_per_cluster, "--select-by: test positions per training cluster (2)");
+  sub->add_option("--eval-val-episodes", a->eval_val, "--select-by: held-out cluster positions (10)");
+  sub->add_option("--eval-latency", a->eval_latency, "--select-by: latency profile (measured)");
+  sub->add_flag("--eval-async", a->eval_async, "--select-by: asynchronous execution");
+  sub->add_flag("--bench", a->bench, "Measure training steps/s on random inputs and exit");
+  sub->add_option("--bench-cameras", a->bench_cameras, "--bench: cameras (3)");
+  sub->add_option("--bench-height", a->bench_height, "--bench: image height (480)");
+  sub->add_option("--bench-width", a->bench_width, "--bench: image width (640)");
+  sub->add_option("--bench-steps", a->bench_steps, "--bench: timed steps (3)");
+  sub->add_flag("--json", a->json, "Machine-readable output (JSON lines while training)");
+  sub->callback([&run, a] { run = [a] { return RunTrain(*a); }; });
+}
+
+}  // namespace embody::cli
