@@ -64,6 +64,7 @@ void RegisterEval(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--seed-base", a->o.seed_base, "First evaluation seed (1000000)");
   sub->add_option("--max-seconds", a->o.max_seconds, "Episode time limit (simulated s)");
   sub->add_option("--threads", a->o.threads, "Inference threads (0: all cores)");
+  sub->add_option("--plan", a->o.plan, "Precision plan, e.g. backbone=int8,encoder=int8 (Format column)");
   sub->add_option("--task", a->o.task, "SmolVLA: the instruction");
   sub->add_option("--tokenizer", a->o.tokenizer, "SmolVLA: tokenizer.json");
   sub->add_option("-o,--output", a->output, "Write the result JSON here (for embody report)");

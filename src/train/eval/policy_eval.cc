@@ -31,6 +31,7 @@ Result<PolicySetup> MakePolicy(const std::string& dir, const EvalOptions& o) {
   if (type == "act") {
     models::act::ActOptions opt;
     opt.threads = o.threads;
+    opt.plan = o.plan;
     EMBODY_ASSIGN_OR_RETURN(auto model, models::act::ActModel::Load(dir, opt));
     for (size_t i = 0; i < model->config().num_cameras(); ++i) {
       const auto& f = model->config().camera(i);
@@ -41,6 +42,7 @@ Result<PolicySetup> MakePolicy(const std::string& dir, const EvalOptions& o) {
     models::smolvla::SmolVlaOptions opt;
     opt.threads = o.threads;
     opt.tokenizer_path = o.tokenizer;
+    opt.plan = o.plan;
     EMBODY_ASSIGN_OR_RETURN(auto model, models::smolvla::SmolVlaModel::Load(dir, opt));
     for (size_t i = 0; i < model->config().num_cameras(); ++i) {
       const auto& f = model->config().camera(i);
@@ -106,7 +108,7 @@ Result<EvalSummary> EvaluateCheckpoint(const std::string& dir, const EvalOptions
   EvalSummary s;
   s.checkpoint = dir;
   s.policy = setup.type;
-  s.format = WeightFormat(dir);
+  s.format = o.plan.empty() ? WeightFormat(dir) : o.plan;
   s.mode = o.async ? "async" : "sync";
   s.latency_profile = latency.name;
   s.platform = PlatformName(o.threads);

@@ -22,6 +22,7 @@ struct EvalOptions {
   uint64_t seed_base = kEvalSeedBase;
   double max_seconds = 15;          // episode time limit (simulated)
   int threads = 0;                  // inference threads (0: all cores)
+  std::string plan;                 // precision plan (ActOptions/SmolVlaOptions::plan); empty: f32
   std::string task = "put the tea bag in the mug";  // SmolVLA
   std::string tokenizer;            // SmolVLA
 };
