@@ -11,6 +11,7 @@ PACKAGES=(
   libstb-dev           # PNG/JPEG decode and encode
   libjpeg-dev          # libjpeg-turbo: MJPEG frames from USB cameras (src/camera)
   libgtest-dev libgmock-dev libbenchmark-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler  # embody serve / grpc:// policies (optional)
 )
 # The trainer (src/train, `embody train`): Debian's libtorch 1.13 pulls ~200 packages (~1 GB:
 # OpenCV, Qt, GDAL), so it is opt-in: EMBODY_WITH_TRAIN=1 scripts/setup.sh. Without it CMake

@@ -3,6 +3,9 @@
 //
 // --mode, --latency and --smooth-ticks take comma-separated lists; every combination runs on the
 // same episodes (same seeds), so the summary table compares them directly.
+//
+// --policy is the oracle, a checkpoint (optionally on the block scheduler: --executors), or a
+// policy server (grpc://host:port, see embody serve).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -14,14 +17,16 @@
 
 #include "cli/common.h"
 #include "cli/robot_cli.h"  // run --robot (issue 10)
-#include "cli/policy_type.h"
 #include "core/timer.h"
-#include "runtime/async/act_chunk_policy.h"
 #include "runtime/async/sim/camera_observer.h"
 #include "runtime/async/sim/oracle_policy.h"
+#include "runtime/async/sim/privileged.h"
 #include "runtime/async/sim/sim_runner.h"
 #include "runtime/async/sim/trace_plot.h"
-#include "runtime/async/smolvla_chunk_policy.h"
+#include "runtime/sched/policy_loader.h"
+#ifdef EMBODY_HAVE_SERVE
+#include "serve/remote_policy.h"
+#endif
 
 namespace embody::cli {
 
@@ -38,6 +43,10 @@ struct RunArgs {
   double threshold = 0.5, oracle_latency_ms = 0, oracle_bias_deg = 0, max_seconds = 15;
   std::string aggregate = "weighted_average", task = "put the tea bag in the mug", tokenizer, plot;
   bool adaptive = false, json = false;
+  std::string executors;  // checkpoints: the block scheduler's executors ("" : plain policy)
+  int vision_every = 1;
+  bool adaptive_vision = false;
+  double deadline_ms = 10000, connect_timeout_ms = 5000;  // grpc://
 };
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -71,41 +80,47 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// The policy and, for checkpoints, the cameras it needs rendered.
+// The policy and, for checkpoints and servers, the cameras it needs rendered.
 struct PolicySetup {
-  std::unique_ptr<runtime::Policy> policy;
+  runtime::sched::LoadedPolicy loaded;     // checkpoints: the policy and its executors
+  std::unique_ptr<runtime::Policy> other;  // the oracle or a remote policy
+  runtime::Policy* policy = nullptr;
   std::vector<runtime::simrun::CameraSpec> cameras;
+  bool needs_sim_state = false;  // a remote oracle: send the simulation's state with observations
+  std::vector<std::string> notes;
 };
 
 Result<PolicySetup> MakePolicy(const RunArgs& a, const sim::TeaBagTask& task, const sim::Episode& episode) {
   PolicySetup p;
   if (a.policy == "oracle") {
     if (a.chunk < 2) return InvalidArgument("--chunk must be at least 2");
-    p.policy = std::make_unique<runtime::simrun::OraclePolicy>(task, episode, a.chunk, a.oracle_latency_ms,
-                                                                   a.oracle_bias_deg);
-    return p;
-  }
-  EMBODY_ASSIGN_OR_RETURN(std::string type, PolicyType(a.policy));
-  if (type == "act") {
-    models::act::ActOptions opt;
-    opt.threads = a.threads;
-    EMBODY_ASSIGN_OR_RETURN(auto model, models::act::ActModel::Load(a.policy, opt));
-    for (size_t i = 0; i < model->config().num_cameras(); ++i) {
-      const auto& f = model->config().camera(i);
-      p.cameras.push_back({f.key, static_cast<int>(f.shape[1]), static_cast<int>(f.shape[2])});
-    }
-    p.policy = std::make_unique<runtime::ActChunkPolicy>(std::move(model));
+    p.other = std::make_unique<runtime::simrun::OraclePolicy>(task, episode, a.chunk, a.oracle_latency_ms,
+                                                                  a.oracle_bias_deg);
+  } else if (a.policy.rfind("grpc://", 0) == 0) {
+#ifdef EMBODY_HAVE_SERVE
+    serve::RemoteOptions ro;
+    ro.deadline_ms = a.deadline_ms;
+    ro.connect_timeout_ms = a.connect_timeout_ms;
+    EMBODY_ASSIGN_OR_RETURN(auto remote, serve::RemotePolicy::Connect(a.policy, ro));
+    for (const auto& c : remote->description().cameras) p.cameras.push_back({c.key, c.height, c.width});
+    p.needs_sim_state = remote->description().needs_sim_state;
+    p.other = std::move(remote);
+#else
+    return Unimplemented("this embody was built without gRPC (scripts/setup.sh installs it): no grpc:// policies");
+#endif
   } else {
-    models::smolvla::SmolVlaOptions opt;
-    opt.threads = a.threads;
-    opt.tokenizer_path = a.tokenizer;
-    EMBODY_ASSIGN_OR_RETURN(auto model, models::smolvla::SmolVlaModel::Load(a.policy, opt));
-    for (size_t i = 0; i < model->config().num_cameras(); ++i) {
-      const auto& f = model->config().camera(i);
-      p.cameras.push_back({f.key, static_cast<int>(f.shape[1]), static_cast<int>(f.shape[2])});
-    }
-    p.policy = std::make_unique<runtime::SmolVlaChunkPolicy>(std::move(model), a.task);
+    runtime::sched::PolicyLoadOptions lo;
+    lo.threads = a.threads;
+    lo.executors = a.executors;
+    lo.vision_every = a.vision_every;
+    lo.adaptive_vision = a.adaptive_vision;
+    lo.task = a.task;
+    lo.tokenizer = a.tokenizer;
+    EMBODY_ASSIGN_OR_RETURN(p.loaded, runtime::sched::LoadCheckpointPolicy(a.policy, lo));
+    for (const auto& c : p.loaded.cameras) p.cameras.push_back({c.key, c.height, c.width});
+    p.notes = p.loaded.notes;
   }
+  p.policy = p.other ? p.other.get() : p.loaded.policy.get();
   return p;
 }
 
@@ -151,13 +166,24 @@ int RunRun(const RunArgs& a) {
   auto setup = MakePolicy(a, task, episode);
   if (!setup.ok()) return Fail(setup.status());
   runtime::Policy& policy = *setup->policy;
+  for (const std::string& note : setup->notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   std::unique_ptr<runtime::simrun::CameraObserver> cameras;
-  runtime::simrun::Observer observer;
   if (!setup->cameras.empty()) {
     auto c = runtime::simrun::CameraObserver::Create(task, setup->cameras);
     if (!c.ok()) return Fail(c.status());
     cameras = std::move(*c);
-    observer = [&](const sim::Episode& e, runtime::PolicyObservation* obs) { return cameras->Observe(e, obs); };
+  }
+  runtime::SimPrivileged sim_state;
+  runtime::simrun::Observer observer;
+  if (cameras || setup->needs_sim_state) {
+    observer = [&, needs_sim = setup->needs_sim_state](const sim::Episode& e, runtime::PolicyObservation* obs) -> Status {
+      if (cameras) EMBODY_TRY(cameras->Observe(e, obs));
+      if (needs_sim) {
+        runtime::simrun::CaptureSimState(e, &sim_state);
+        obs->sim = &sim_state;
+      }
+      return Status::Ok();
+    };
   }
 
   std::vector<Row> rows;
@@ -252,7 +278,8 @@ int RunRun(const RunArgs& a) {
 void RegisterRun(CLI::App& app, std::function<int()>& run) {
   auto a = std::make_shared<RunArgs>();
   auto* sub = app.add_subcommand("run", "Run a chunking policy on the simulated task, sync or async, in simulated time");
-  sub->add_option("--policy", a->policy, "'oracle' (the scripted expert, chunked) or a checkpoint folder");
+  sub->add_option("--policy", a->policy,
+                  "'oracle' (the scripted expert, chunked), a checkpoint folder, or grpc://host:port (embody serve)");
   sub->add_flag("--sim", a->sim, "Run on the MuJoCo tea-bag task (required for now)");
   sub->add_option("--mode", a->modes, "async, sync, or a list: sync,async");
   sub->add_option("--latency", a->latencies,
@@ -271,6 +298,17 @@ void RegisterRun(CLI::App& app, std::function<int()>& run) {
                   "Oracle: per-chunk offset of each arm joint, uniform in +-DEG (chunks disagree like a learned policy's)");
   sub->add_option("--max-seconds", a->max_seconds, "Episode time limit (simulated seconds)");
   sub->add_option("--threads", a->threads, "Checkpoint policies: threads (0: all cores)");
+  sub->add_option("--executors", a->executors,
+                  "Checkpoints: run the blocks on the scheduler's executors, NxT[@cpus] (2x1@0,1: two 1-thread "
+                  "executors pinned to CPUs 0 and 1; cameras run in parallel)");
+  sub->add_option("--vision-every", a->vision_every,
+                  "SmolVLA with --executors: encode the cameras every N chunks, prefill+expert every chunk")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--adaptive-vision", a->adaptive_vision,
+                "SmolVLA with --executors: skip the vision block when the full path does not fit the queue's budget");
+  sub->add_option("--deadline-ms", a->deadline_ms, "grpc://: deadline of each remote prediction")->check(CLI::PositiveNumber);
+  sub->add_option("--connect-timeout-ms", a->connect_timeout_ms, "grpc://: time to wait for the server")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--task", a->task, "SmolVLA: the instruction");
   sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
   sub->add_option("--plot", a->plot, "PNG of episode 0's queue size and latency over time (per configuration)");

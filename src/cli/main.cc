@@ -22,11 +22,8 @@ int main(int argc, char** argv) {
   embody::cli::RegisterSim(app, run);
   embody::cli::RegisterRun(app, run);
 #endif
-#ifdef EMBODY_HAVE_DATA
-  embody::cli::RegisterDataset(app, run);
-#endif
-#if defined(EMBODY_HAVE_DATA) && defined(EMBODY_HAVE_SIM)
-  embody::cli::RegisterRecord(app, run);
+#ifdef EMBODY_HAVE_SERVE
+  embody::cli::RegisterServe(app, run);
 #endif
 #ifdef EMBODY_HAVE_TRAIN
   embody::cli::RegisterTrain(app, run);
@@ -34,6 +31,12 @@ int main(int argc, char** argv) {
 #ifdef EMBODY_HAVE_EVAL
   embody::cli::RegisterEval(app, run);
   embody::cli::RegisterReport(app, run);
+#endif
+#ifdef EMBODY_HAVE_DATA
+  embody::cli::RegisterDataset(app, run);
+#endif
+#if defined(EMBODY_HAVE_DATA) && defined(EMBODY_HAVE_SIM)
+  embody::cli::RegisterRecord(app, run);
 #endif
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;

@@ -61,7 +61,10 @@ void AsyncInference::Loop() {
     const auto start = std::chrono::steady_clock::now();
     try {
       s = observe_(&obs);
-      if (s.ok()) s = policy_.PredictChunk(obs, chunk_.data());
+      if (s.ok()) {
+        policy_.SetLatencyBudget(queued * options_.period_ms);  // T_execution of what is queued
+        s = policy_.PredictChunk(obs, chunk_.data());
+      }
     } catch (const std::exception& e) {
       s = Internal(std::string("policy threw: ") + e.what());
     } catch (...) {

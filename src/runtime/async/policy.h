@@ -2,7 +2,8 @@
 //
 // ACT and SmolVLA implement it over their models (act_chunk_policy.h, smolvla_chunk_policy.h);
 // the simulation's scripted oracle implements it in async/sim/. The action queue and the runners
-// see only this interface, so a remote policy (gRPC, issue 6) can implement it later too.
+// see only this interface; the scheduled policies (runtime/sched) and the remote policy
+// (serve/remote_policy.h) implement it too.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,15 @@ struct PolicyImage {
   int height = 0, width = 0;
 };
 
+// The simulation's privileged state, for policies that read the world directly (the oracle)
+// when they run in another process: the episode and its MuJoCo integration state.
+struct SimPrivileged {
+  uint64_t seed = 0;
+  int cluster = 0;
+  bool recovery = false;
+  std::vector<double> physics;  // mj_getState(mjSTATE_INTEGRATION)
+};
+
 struct PolicyObservation {
   std::vector<PolicyImage> images;  // one per camera the policy expects, in its order
   const float* state = nullptr;     // [state_dim] robot units, or null for stateless policies
@@ -27,6 +37,7 @@ struct PolicyObservation {
   // LeRobot's observation timestep: the timestep of the last executed action (0 before any).
   // Action i of the predicted chunk is tagged timestep + i.
   int64_t timestep = 0;
+  const SimPrivileged* sim = nullptr;  // simulation only, for privileged remote policies
 };
 
 // Wall time of one block of the last prediction (e.g. "backbone.0", "encoder", "llm").
@@ -53,11 +64,18 @@ class Policy {
   // Episode start: forget any state carried between predictions.
   virtual void Reset() {}
 
-  double last_total_ms() const {
+  // T_inference of the last PredictChunk. Blocks that run one after another sum up (the
+  // default); a scheduled policy whose blocks overlap reports its measured makespan instead.
+  virtual double last_total_ms() const {
     double total = 0;
     for (const BlockLatency& b : last_latencies()) total += b.ms;
     return total;
   }
+
+  // The time the robot has before it runs out of actions if the next chunk comes this late
+  // (T_execution at the trigger), told before each PredictChunk; <= 0 unknown. A latency-aware
+  // policy may take a cheaper path to fit it (e.g. SmolVLA reusing its last image tokens).
+  virtual void SetLatencyBudget(double /*ms*/) {}
 };
 
 }  // namespace embody::runtime

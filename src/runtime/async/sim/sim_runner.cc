@@ -80,6 +80,7 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
     if (!failed && !flight.active && want) {
       obs.images.clear();
       obs.state = nullptr;
+      obs.sim = nullptr;
       if (observer) EMBODY_TRY(observer(episode, &obs));
       const sim::JointVector state = episode.state();
       if (!obs.state) obs.state = state.data();
@@ -87,6 +88,8 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
       // then already stale); a synchronous loop runs the chunk from the next timestep on
       const int64_t latest = queue.latest_executed();
       obs.timestep = options.mode == Mode::kSync ? latest + 1 : std::max<int64_t>(latest, 0);
+      // T_execution left: the queued actions (sync: none, it waits by design)
+      policy.SetLatencyBudget(options.mode == Mode::kAsync ? queued * period_ms : 0.0);
       const Status s = SafePredict(policy, obs, chunk_buf.data());
       if (!s.ok()) {
         // hold position: no more chunks, and drop what is queued from the failing policy
