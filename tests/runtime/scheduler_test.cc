@@ -3,6 +3,7 @@
 // overlap is proven with a rendezvous (each block waits until the other has started), order
 // with logs. Part of embody_async_tests, so CI runs it under ThreadSanitizer.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <atomic>
 #include <chrono>
@@ -206,6 +207,31 @@ TEST(SchedulerTest, SkippedBlocksDoNotRunButDependentsDo) {
   EXPECT_EQ(threads_seen.load(), 2);
   EXPECT_EQ(r->blocks[0].executor, -1);
   EXPECT_EQ((*s)->runs(), 2);
+}
+
+TEST(SchedulerTest, LastBlockCanTakeEveryExecutorsThreads) {
+  CpuExecutor a({"a", 1, {}}), b({"b", 2, {}});
+  std::atomic<int> seen{0}, omp_seen{0};
+  std::vector<BlockTask> g;
+  g.push_back(Task("cam", {}, [](const ExecContext&) { return Status::Ok(); }));
+  BlockTask head = Task("head", {0}, [&](const ExecContext& c) {
+    seen = c.threads;
+    omp_seen = omp_get_max_threads();
+    return Status::Ok();
+  });
+  head.all_cores = true;
+  head.pin = 0;
+  g.push_back(head);
+  auto s = BlockScheduler::Create({&a, &b}, std::move(g));
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Run().ok());
+  EXPECT_EQ(seen.load(), 3);
+  EXPECT_EQ(omp_seen.load(), 3);
+  // the executor is back to its own thread count afterwards
+  std::atomic<int> after{0};
+  a.Submit(0, [&] { after = omp_get_max_threads(); });
+  while (after.load() == 0) std::this_thread::yield();
+  EXPECT_EQ(after.load(), 1);
 }
 
 TEST(SchedulerTest, ErrorsAndExceptionsStopLaterBlocksAndNameTheBlock) {

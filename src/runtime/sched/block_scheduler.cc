@@ -8,11 +8,13 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 
 namespace embody::runtime::sched {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+constexpr double kRelax = 0.1;  // per run, for estimates of executors a block did not run on
 double MsSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 }  // namespace
 
@@ -185,13 +187,29 @@ Result<RunReport> BlockScheduler::Run(const std::vector<bool>& skip) {
     }
     const int e = report.blocks[static_cast<size_t>(b)].executor;
     Executor* ex = executors_[static_cast<size_t>(e)];
-    const ExecContext ctx{e, ex->threads(), ex->kind()};
+    ExecContext ctx{e, ex->threads(), ex->kind()};
+    std::vector<int> wide_cpus;
+    const bool wide = graph_[static_cast<size_t>(b)].all_cores && ex->kind() == ExecutorKind::kCpu;
+    if (wide) {
+      ctx.threads = 0;
+      bool all_pinned = true;
+      for (Executor* other : executors_) {
+        if (other->kind() != ExecutorKind::kCpu) continue;
+        ctx.threads += other->threads();
+        const std::vector<int> c = other->cpus();
+        all_pinned = all_pinned && !c.empty();
+        wide_cpus.insert(wide_cpus.end(), c.begin(), c.end());
+      }
+      if (!all_pinned) wide_cpus.clear();  // some executor may run anywhere: use the process's CPUs
+    }
     ++st.in_flight;
-    ex->Submit(report.blocks[static_cast<size_t>(b)].rank_ms, [&, shared, b, ctx] {
+    ex->Submit(report.blocks[static_cast<size_t>(b)].rank_ms, [&, shared, b, ctx, wide, wide_cpus] {
       State& st = *shared;
       const Clock::time_point s0 = Clock::now();
       Status s;
       try {
+        std::optional<ScopedWiden> widen;
+        if (wide) widen.emplace(ctx.threads, wide_cpus);
         s = graph_[static_cast<size_t>(b)].run(ctx);
       } catch (const std::exception& ex) {
         s = Internal(std::string("threw: ") + ex.what());
@@ -231,8 +249,16 @@ Result<RunReport> BlockScheduler::Run(const std::vector<bool>& skip) {
     }
     r.start_ms = st.start_ms[static_cast<size_t>(b)];
     r.ms = st.ms[static_cast<size_t>(b)];
-    double& avg = ema_[static_cast<size_t>(b)][static_cast<size_t>(r.executor)];
+    std::vector<double>& row = ema_[static_cast<size_t>(b)];
+    double& avg = row[static_cast<size_t>(r.executor)];
     avg = avg < 0 ? r.ms : alpha_ * r.ms + (1 - alpha_) * avg;
+    // An executor the block avoids is never measured again, so a slow sample (another process
+    // on its core) would keep it away for good: its estimate relaxes towards what this run
+    // suggests (scaled by threads), and the block is tried there again once that is competitive.
+    const int have = executors_[static_cast<size_t>(r.executor)]->threads();
+    for (size_t e = 0; e < row.size(); ++e)
+      if (static_cast<int>(e) != r.executor && row[e] >= 0)
+        row[e] += kRelax * (avg * have / executors_[e]->threads() - row[e]);
   }
   const bool full = std::none_of(skip.begin(), skip.end(), [](bool v) { return v; });
   ema_ms_ = runs_++ == 0 ? report.makespan_ms : alpha_ * report.makespan_ms + (1 - alpha_) * ema_ms_;

@@ -4,6 +4,8 @@
 // Each inference is one Run(). Planning is list scheduling in the HEFT manner:
 //   * every block has an estimated latency per executor: the moving average of what it measured
 //     there, else what it measured on another executor scaled by thread count, else a prior;
+//     an executor's estimate relaxes towards the others' while the block runs elsewhere, so a
+//     core that was busy once is tried again;
 //   * a block's priority is its upward rank: its own mean estimate plus the longest chain of
 //     estimates after it to the end of the graph. The highest ranks form the critical path;
 //   * in order of rank, each block goes to the executor where it would finish first (executor
@@ -43,6 +45,9 @@ struct BlockTask {
   uint32_t kinds = static_cast<uint32_t>(ExecutorKind::kCpu);  // executor kinds that can run it
   int pin = -1;                     // >= 0: always this executor
   std::vector<int> allowed;         // non-empty: only these executors (where its ops were built)
+  // Runs with every CPU executor's threads on all their CPUs (ScopedWiden). Only for a block
+  // nothing else can overlap (e.g. the last block, depending on all others).
+  bool all_cores = false;
   double prior_ms = 1;              // estimate before any measurement
 };
 

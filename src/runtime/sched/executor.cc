@@ -82,6 +82,32 @@ void CpuExecutor::Loop() {
   }
 }
 
+ScopedWiden::ScopedWiden(int threads, const std::vector<int>& cpus) {
+  cpu_set_t now, want;
+  CPU_ZERO(&want);
+  if (pthread_getaffinity_np(pthread_self(), sizeof(now), &now) == 0) {
+    if (cpus.empty()) {
+      if (sched_getaffinity(0, sizeof(want), &want) != 0) want = now;
+    } else {
+      for (int c : cpus)
+        if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &want);
+    }
+    if (CPU_COUNT(&want) > 0 && pthread_setaffinity_np(pthread_self(), sizeof(want), &want) == 0) {
+      saved_.assign(reinterpret_cast<unsigned char*>(&now), reinterpret_cast<unsigned char*>(&now) + sizeof(now));
+      restore_ = true;
+    }
+  }
+  ThreadPool(threads).BindToCallingThread();
+}
+
+ScopedWiden::~ScopedWiden() {
+  if (restore_) {
+    cpu_set_t now;
+    std::memcpy(&now, saved_.data(), sizeof(now));
+    pthread_setaffinity_np(pthread_self(), sizeof(now), &now);
+  }
+}
+
 Status RunOn(Executor& executor, const std::function<Status()>& fn) {
   std::mutex mu;
   std::condition_variable cv;

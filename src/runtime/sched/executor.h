@@ -41,6 +41,23 @@ class Executor {
   // Queues fn (must not throw); it runs after every queued task of higher priority (FIFO among
   // equal priorities). Never blocks the caller.
   virtual void Submit(double priority, std::function<void()> fn) = 0;
+  // CPUs the executor is pinned to (empty: not pinned, or not a CPU executor).
+  virtual std::vector<int> cpus() const { return {}; }
+};
+
+// While alive, lets the calling executor thread use `threads` OpenMP threads on `cpus` (empty:
+// the CPUs the process may use): a block that runs alone (the last of a graph) takes every core
+// instead of its executor's share. Restores the thread's affinity when it ends.
+class ScopedWiden {
+ public:
+  ScopedWiden(int threads, const std::vector<int>& cpus);
+  ~ScopedWiden();
+  ScopedWiden(const ScopedWiden&) = delete;
+  ScopedWiden& operator=(const ScopedWiden&) = delete;
+
+ private:
+  bool restore_ = false;
+  std::vector<unsigned char> saved_;  // the thread's cpu_set_t before
 };
 
 struct CpuExecutorOptions {
@@ -64,7 +81,7 @@ class CpuExecutor : public Executor {
   // Empty when pinning succeeded or was not asked for; else why it failed (the executor still
   // runs, unpinned: containers and some kernels refuse sched_setaffinity).
   std::string affinity_error() const;
-  const std::vector<int>& cpus() const { return o_.cpus; }
+  std::vector<int> cpus() const override { return o_.cpus; }
 
  private:
   struct Item {

@@ -50,7 +50,8 @@ Result<std::unique_ptr<ScheduledActPolicy>> ScheduledActPolicy::Create(const Loa
   tr.deps = all_cams;
   tr.run = [self](const ExecContext&) { return self->model_->RunTransformer(self->obs_, self->chunk_, nullptr); };
   tr.prior_ms = 1;
-  tr.pin = 0;  // built with the model on executor 0
+  tr.pin = 0;           // built with the model on executor 0
+  tr.all_cores = true;  // it waits for every camera: nothing else runs meanwhile
   graph.push_back(std::move(tr));
   p->latencies_.push_back({"encoder", 0});
   p->latencies_.push_back({"decoder", 0});
