@@ -62,7 +62,18 @@ void CpuExecutor::Loop() {
     const int rc = bad.empty() ? pthread_setaffinity_np(pthread_self(), sizeof(set), &set) : EINVAL;
     if (rc != 0) {
       std::lock_guard<std::mutex> lock(mu_);
-      affinity_error_ = o_.name + ": pinning to its CPUs failed: " + (bad.empty() ? std::strerror(rc) : bad);
+      std::string msg = o_.name;
+      msg += ": pinning to CPU";
+      for (size_t i = 0; i < o_.cpus.size(); ++i) {
+        msg += i ? "," : " ";
+        msg += std::to_string(o_.cpus[i]);
+      }
+      msg += " failed (";
+      msg += bad.empty() ? std::string(std::strerror(rc)) : bad;
+      msg += "; this process may use ";
+      msg += std::to_string(AvailableCores());
+      msg += " CPUs); running unpinned";
+      affinity_error_ = std::move(msg);
     }
   }
   ThreadPool(o_.threads).BindToCallingThread();
