@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/sched/scheduled_act_policy.h"
+#include "runtime/sched/policy_loader.h"
 #include "runtime/sched/scheduled_smolvla_policy.h"
 #include "support/golden_checkpoint.h"
 
@@ -66,6 +68,46 @@ TEST(ScheduledActPolicy, CamerasOnTwoExecutorsGiveThePredictChunk) {
   obs.images[1].width = static_cast<int>(cfg.camera(1).shape[2]);
   ASSERT_TRUE((*policy)->PredictChunk(obs, chunk.data()).ok());
   EXPECT_NEAR(chunk[0], expected[0], 1e-5f);
+}
+
+// ActModel::Predict() from a thread other than the one that built the model crashes in oneDNN's
+// first convolution (per-thread scratchpad); the loader's policies may be called from any thread.
+TEST(LoadCheckpointPolicy, PlainAndScheduledPoliciesRunFromAnyThread) {
+  auto dir = testing::MaterializeGoldenCase("act", "three_cams");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  models::act::ActOptions opt;
+  opt.threads = 1;
+  auto reference = models::act::ActModel::Load(*dir, opt);
+  ASSERT_TRUE(reference.ok());
+  const auto& cfg = (*reference)->config();
+  std::vector<std::vector<uint8_t>> pixels;
+  PolicyObservation obs;
+  models::act::ActObservation ref_obs;
+  for (size_t c = 0; c < cfg.num_cameras(); ++c) {
+    pixels.push_back(Pattern(240, 320, static_cast<int>(c)));
+    obs.images.push_back({pixels.back().data(), 240, 320});
+    ref_obs.images.push_back({pixels.back().data(), 240, 320});
+  }
+  std::vector<float> state(6, 0.25f);
+  obs.state = ref_obs.state = state.data();
+  std::vector<float> expected(static_cast<size_t>(cfg.chunk_size * cfg.action_dim()));
+  ASSERT_TRUE((*reference)->Predict(ref_obs, expected.data(), nullptr).ok());
+  for (const char* executors : {"", "1x1"}) {
+    PolicyLoadOptions lo;
+    lo.threads = 1;
+    lo.executors = executors;
+    auto loaded = LoadCheckpointPolicy(*dir, lo);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->type, "act");
+    ASSERT_EQ(loaded->cameras.size(), 3u);
+    EXPECT_EQ(loaded->cameras[1].width, 320);
+    std::vector<float> chunk(expected.size());
+    Status s;
+    std::thread other([&] { s = loaded->policy->PredictChunk(obs, chunk.data()); });
+    other.join();
+    ASSERT_TRUE(s.ok()) << executors << ": " << s.ToString();
+    for (size_t i = 0; i < chunk.size(); ++i) ASSERT_NEAR(chunk[i], expected[i], 1e-5f) << executors;
+  }
 }
 
 TEST(ScheduledSmolVlaPolicy, ReusesImageTokensWithTheCurrentState) {

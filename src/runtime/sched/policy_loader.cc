@@ -8,6 +8,7 @@
 #include "runtime/async/smolvla_chunk_policy.h"
 #include "runtime/sched/scheduled_act_policy.h"
 #include "runtime/sched/scheduled_smolvla_policy.h"
+#include "runtime/sched/thread_bound_policy.h"
 
 namespace embody::runtime::sched {
 
@@ -52,9 +53,11 @@ Result<LoadedPolicy> LoadCheckpointPolicy(const std::string& dir, const PolicyLo
     models::act::ActOptions opt;
     opt.threads = o.threads;
     if (executors.empty()) {
-      EMBODY_ASSIGN_OR_RETURN(auto model, models::act::ActModel::Load(dir, opt));
-      Describe(model->config(), &out);
-      out.policy = std::make_unique<ActChunkPolicy>(std::move(model));
+      EMBODY_ASSIGN_OR_RETURN(out.policy, ThreadBoundPolicy::Create([&]() -> Result<std::unique_ptr<Policy>> {
+        EMBODY_ASSIGN_OR_RETURN(auto model, models::act::ActModel::Load(dir, opt));
+        Describe(model->config(), &out);
+        return std::unique_ptr<Policy>(std::make_unique<ActChunkPolicy>(std::move(model)));
+      }, o.threads));
     } else {
       EMBODY_ASSIGN_OR_RETURN(auto p, ScheduledActPolicy::Create([&] { return models::act::ActModel::Load(dir, opt); },
                                                                  executors));
@@ -67,9 +70,11 @@ Result<LoadedPolicy> LoadCheckpointPolicy(const std::string& dir, const PolicyLo
     opt.threads = o.threads;
     opt.tokenizer_path = o.tokenizer;
     if (executors.empty()) {
-      EMBODY_ASSIGN_OR_RETURN(auto model, models::smolvla::SmolVlaModel::Load(dir, opt));
-      Describe(model->config(), &out);
-      out.policy = std::make_unique<SmolVlaChunkPolicy>(std::move(model), o.task);
+      EMBODY_ASSIGN_OR_RETURN(out.policy, ThreadBoundPolicy::Create([&]() -> Result<std::unique_ptr<Policy>> {
+        EMBODY_ASSIGN_OR_RETURN(auto model, models::smolvla::SmolVlaModel::Load(dir, opt));
+        Describe(model->config(), &out);
+        return std::unique_ptr<Policy>(std::make_unique<SmolVlaChunkPolicy>(std::move(model), o.task));
+      }, o.threads));
     } else {
       SmolVlaScheduleOptions so;
       so.vision_every = o.vision_every;

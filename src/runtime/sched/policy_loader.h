@@ -1,6 +1,7 @@
 // Loads a LeRobot checkpoint (ACT or SmolVLA) as a runtime::Policy for `embody run` and
-// `embody serve`: either the plain policies (blocks one after another on the calling thread) or,
-// with an executor list, the scheduled ones (blocks placed on executors by BlockScheduler).
+// `embody serve`: either the plain policies (blocks one after another, on a thread of their own:
+// ThreadBoundPolicy) or, with an executor list, the scheduled ones (blocks placed on executors by
+// BlockScheduler). Either may be called from any thread (AsyncInference's, a server's).
 #pragma once
 
 #include <memory>
