@@ -16,7 +16,10 @@ if [ "${EMBODY_SKIP_SANITIZERS:-0}" != 1 ]; then
   TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/runtime/embody_async_tests
 
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMBODY_SANITIZE=ON >/dev/null
-  ninja -C build-asan -j "$(nproc)" embody_tests
+  # Every fast (label "unit") test binary this configuration has: core/kernels/models, quantized
+  # kernels and checkpoints, datasets, servo bus and cameras.
+  asan_targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(embody_\(tests\|quantize_tests\|quant_tests\|data_tests\|robot_tests\|camera_tests\)\): .*/\1/p')
+  ninja -C build-asan -j "$(nproc)" $asan_targets
   # oneDNN's JIT code is opaque to the sanitizers; the reference backend and all our own code run.
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j1 -L unit)
 fi

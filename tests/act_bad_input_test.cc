@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "io/json_file.h"
@@ -62,6 +63,32 @@ TEST(ActBadInput, SmallSeededCheckpointLoadsAndRuns) {
   std::vector<float> actions(60);
   ASSERT_TRUE((*m)->Predict(obs, actions.data(), nullptr).ok());
   for (float a : actions) EXPECT_TRUE(std::isfinite(a));
+}
+
+// A model is built on one thread and run on others (the asynchronous inference thread), and two
+// models run at the same time: results equal a run on the loading thread (each op owns its
+// oneDNN scratchpad).
+TEST(ActBadInput, ModelsRunOnOtherThreadsAndConcurrently) {
+  const std::string dir = MakeCheckpoint("threads");
+  auto a = ActModel::Load(dir, ActOptions{});
+  auto b = ActModel::Load(dir, ActOptions{});
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<uint8_t> img(64 * 96 * 3);
+  for (size_t i = 0; i < img.size(); ++i) img[i] = static_cast<uint8_t>(i * 7);
+  float state[6] = {0, 1, 2, 3, 4, 5};
+  models::act::ActObservation obs{{{img.data(), 64, 96}, {img.data(), 64, 96}}, state, nullptr};
+  std::vector<float> ref(60), ra(60), rb(60);
+  ASSERT_TRUE((*a)->Predict(obs, ref.data(), nullptr).ok());
+  for (int round = 0; round < 3; ++round) {
+    bool ok_a = false, ok_b = false;
+    std::thread ta([&] { ok_a = (*a)->Predict(obs, ra.data(), nullptr).ok(); });
+    std::thread tb([&] { ok_b = (*b)->Predict(obs, rb.data(), nullptr).ok(); });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(ok_a && ok_b);
+    EXPECT_EQ(ra, ref);
+    EXPECT_EQ(rb, ref);
+  }
 }
 
 TEST(ActBadInput, MissingAndMisshapedTensorsAreAllListed) {

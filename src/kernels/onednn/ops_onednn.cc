@@ -42,6 +42,18 @@ struct Bound {
   void Execute(dnnl::stream& s) { prim.execute(s, args); }
 };
 
+// Every primitive gets its own scratchpad memory. oneDNN's default ("library" mode, as Debian
+// builds it) keeps one scratchpad per creating thread and shares it between primitives, so an op
+// built on one thread and run on another (a model loaded on the main thread and run by the
+// asynchronous inference thread), or two models run at once, corrupt each other's scratch.
+dnnl::primitive_attr OwnScratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+void BindScratchpad(Bound& b, const memory::desc& scratch) {
+  if (scratch.get_size() > 0) b.args[DNNL_ARG_SCRATCHPAD] = memory(scratch, Engine());
+}
+
 memory::dims Strided2D(int64_t ld) { return {ld, 1}; }
 
 // Copies a constant tensor in `user_md` layout into the layout the primitive wants.
@@ -84,7 +96,7 @@ class DnnlLinear final : public LinearOp {
       // binary-add post-op reading the residual from dst's own memory is wrong: the matmul
       // uses dst as its accumulator across K blocks before the post-ops run.
       if (p.residual) po.append_sum(1.f);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = OwnScratchpad();
       attr.set_post_ops(po);
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), attr, Engine());
       auto& s = op->stream_;
@@ -100,6 +112,7 @@ class DnnlLinear final : public LinearOp {
                      {DNNL_ARG_WEIGHTS, op->weights_},
                      {DNNL_ARG_BIAS, op->bias_},
                      {DNNL_ARG_DST, op->dst_}};
+      BindScratchpad(op->b_, pd.scratchpad_desc());
       return std::unique_ptr<LinearOp>(std::move(op));
     });
   }
@@ -214,10 +227,11 @@ class DnnlAttention final : public AttentionOp {
       auto op = std::unique_ptr<DnnlAttention>(new DnnlAttention(p));
       memory::desc md({p.heads * p.sq, p.sk}, dt::f32, tag::ab);
       dnnl::softmax_forward::primitive_desc pd(
-          dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1), Engine());
+          dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1), OwnScratchpad(), Engine());
       op->scores_ = memory(md, Engine());
       op->softmax_.prim = dnnl::softmax_forward(pd);
       op->softmax_.args = {{DNNL_ARG_SRC, op->scores_}, {DNNL_ARG_DST, op->scores_}};
+      BindScratchpad(op->softmax_, pd.scratchpad_desc());
       return std::unique_ptr<AttentionOp>(std::move(op));
     });
   }
@@ -254,7 +268,7 @@ class DnnlLayerNorm final : public LayerNormOp {
           dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_inference, md, eps,
                                                   dnnl::normalization_flags::use_scale |
                                                       dnnl::normalization_flags::use_shift),
-          Engine());
+          OwnScratchpad(), Engine());
       op->scale_ = memory(c_md, Engine());
       op->shift_ = memory(c_md, Engine());
       std::memcpy(op->scale_.get_data_handle(), g, static_cast<size_t>(n) * 4);
@@ -264,6 +278,7 @@ class DnnlLayerNorm final : public LayerNormOp {
       op->b_.prim = dnnl::layer_normalization_forward(pd);
       op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_DST, op->dst_},
                      {DNNL_ARG_SCALE, op->scale_}, {DNNL_ARG_SHIFT, op->shift_}};
+      BindScratchpad(op->b_, pd.scratchpad_desc());
       return std::unique_ptr<LayerNormOp>(std::move(op));
     });
   }
@@ -299,7 +314,7 @@ class DnnlConv final : public ConvOp {
       // implementation, Winograd included, supports. Run() copies it into dst if needed.
       if (p.residual) po.append_sum(1.f);
       if (p.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = OwnScratchpad();
       attr.set_post_ops(po);
       const memory::dims strides{p.stride, p.stride}, pad{p.pad, p.pad};
       auto make_pd = [&](dnnl::algorithm alg) {
@@ -329,6 +344,7 @@ class DnnlConv final : public ConvOp {
       op->b_.prim = dnnl::convolution_forward(pd);
       op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_WEIGHTS, op->weights_},
                      {DNNL_ARG_BIAS, op->bias_}, {DNNL_ARG_DST, op->dst_}};
+      BindScratchpad(op->b_, pd.scratchpad_desc());
       return std::unique_ptr<ConvOp>(std::move(op));
     });
   }
@@ -362,12 +378,13 @@ class DnnlMaxPool final : public PoolOp {
       dnnl::pooling_forward::primitive_desc pd(
           dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
                                       src_md, dst_md, s, k, pad, pad),
-          Engine());
+          OwnScratchpad(), Engine());
       op->dst_bytes_ = dst_md.get_size();
       op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
       op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
       op->b_.prim = dnnl::pooling_forward(pd);
       op->b_.args = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_DST, op->dst_}};
+      BindScratchpad(op->b_, pd.scratchpad_desc());
       return std::unique_ptr<PoolOp>(std::move(op));
     });
   }
@@ -396,8 +413,10 @@ class DnnlToTokens final : public ToTokensOp {
       memory::desc dst_md({1, c, h, w}, dt::f32, tag::nhwc);
       op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
       op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
-      op->b_.prim = dnnl::reorder(op->src_, op->dst_);
+      dnnl::reorder::primitive_desc pd(Engine(), src_md, Engine(), dst_md, OwnScratchpad());
+      op->b_.prim = dnnl::reorder(pd);
       op->b_.args = {{DNNL_ARG_FROM, op->src_}, {DNNL_ARG_TO, op->dst_}};
+      BindScratchpad(op->b_, pd.scratchpad_desc());
       return std::unique_ptr<ToTokensOp>(std::move(op));
     });
   }
