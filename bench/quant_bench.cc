@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/quant/int8_pipeline.h"
 #include "kernels/quant/quant_internal.h"
 #include "kernels/quant/quant_linear.h"
 
@@ -106,6 +107,30 @@ void RunConv(benchmark::State& state, ConvShape c, bool int8, bool static_scale)
   state.counters["GOP/s"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The same layer inside an int8 pipeline (int8_pipeline.h): u8 NHWC in (s8 for the image), u8
+// NHWC out, bias/ReLU/requantization fused; no f32 activations at all.
+void RunPipelineConv(benchmark::State& state, ConvShape c) {
+  PipelineConvParams p;
+  p.conv = ConvParams{c.in_c, c.out_c, c.h, c.w, c.kernel, c.stride, c.pad, true, false, false};
+  p.src = {c.plain ? PipelineType::kS8 : PipelineType::kU8, 0.02f};
+  p.dst = {PipelineType::kU8, 0.05f};
+  const int64_t kk = c.in_c * c.kernel * c.kernel;
+  const auto w = Random(static_cast<size_t>(c.out_c * kk), 1, -0.05f, 0.05f);
+  const auto b = Random(static_cast<size_t>(c.out_c), 2);
+  auto r = MakePipelineConv(Backend::kOneDnn, p, *QuantizeWeights(WeightFormat::kInt8, c.out_c, kk, w.data()), b.data());
+  if (!r.ok()) return state.SkipWithError(r.status().ToString().c_str());
+  std::unique_ptr<PipelineConvOp> op = std::move(r).value();
+  std::vector<uint8_t> src(op->src_bytes(), 100), dst(op->dst_bytes());
+  op->Run(src.data(), dst.data());
+  for (auto _ : state) {
+    op->Run(src.data(), dst.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(op->implementation());
+  const double ops = 2.0 * static_cast<double>(c.out_c * kk * p.conv.out_h() * p.conv.out_w());
+  state.counters["GOP/s"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void Register() {
   const Shape peak{"peak 2048x2048x2048", 2048, 2048, 2048};
   const Shape shapes[] = {
@@ -160,6 +185,10 @@ void Register() {
         ->UseRealTime();
     benchmark::RegisterBenchmark((std::string("conv/int8 dynamic/") + c.name).c_str(),
                                  [=](benchmark::State& st) { RunConv(st, c, true, false); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("conv/int8 pipeline/") + c.name).c_str(),
+                                 [=](benchmark::State& st) { RunPipelineConv(st, c); })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }

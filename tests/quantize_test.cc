@@ -4,12 +4,16 @@
 
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "core/seeded.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "models/act/act_backbone.h"
+#include "models/act/act_config.h"
 #include "models/act/act_model.h"
 #include "models/act/act_seeded_checkpoint.h"
+#include "models/act/act_weights.h"
 #include "models/common/precision_plan.h"
 #include "models/common/quantized_store.h"
 #include "models/smolvla/smolvla_model.h"
@@ -164,6 +168,114 @@ TEST(Quantize, BadRequestsAndFilesGiveClearErrors) {
   auto old = models::act::ActModel::Load(out, {});
   ASSERT_FALSE(old.ok());
   EXPECT_NE(old.status().message().find("format_version"), std::string::npos);
+}
+
+// The ACT backbone of checkpoint `dir` built as ActModel::Load builds it, with `plan` unless the
+// folder is quantized; `arena` receives its buffers.
+std::unique_ptr<models::act::ResNetBackbone> LoadBackbone(const std::string& dir, const std::string& plan_text,
+                                                          kernels::Backend backend, Arena& arena,
+                                                          models::QuantCapture* capture = nullptr) {
+  auto c = models::act::LoadActConfig(dir + "/config.json");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  auto file = io::SafetensorsFile::Open(dir + "/model.safetensors");
+  EXPECT_TRUE(file.ok()) << file.status().ToString();
+  auto store = models::QuantizedStore::Open(dir, "act");
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!c.ok() || !file.ok() || !store.ok()) return nullptr;
+  models::WeightTable table = models::act::MakeActWeightTable(*c);
+  if (*store) table.SetSuperseded((*store)->superseded());
+  EXPECT_TRUE(table.Bind(*file).ok());
+  auto plan = PrecisionPlan::Parse(*store ? (*store)->plan_text() : plan_text, models::act::ActBlocks());
+  EXPECT_TRUE(plan.ok());
+  models::FactoryOptions fo;
+  fo.backend = backend;
+  fo.plan = &*plan;
+  fo.store = store->get();
+  fo.capture = capture;
+  fo.static_activations = *store && (*store)->static_activations();
+  models::OpFactory factory(fo);
+  auto bb = models::act::ResNetBackbone::Create(*c, table, factory, c->camera(0).shape[1], c->camera(0).shape[2],
+                                                false, arena);
+  EXPECT_TRUE(bb.ok()) << bb.status().ToString();
+  if (!bb.ok()) return nullptr;
+  arena.Commit();
+  (*bb)->BindArena(arena);
+  return std::move(*bb);
+}
+
+std::vector<float> Tokens(models::act::ResNetBackbone& bb, const std::vector<float>& image) {
+  std::vector<float> t(static_cast<size_t>(bb.out_h() * bb.out_w() * models::act::ResNetBackbone::kOutChannels));
+  bb.Run(image.data(), t.data());
+  return t;
+}
+
+double RelErr(const std::vector<float>& a, const std::vector<float>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(num / std::max(den, 1e-30));
+}
+
+TEST(Quantize, ActInt8BackboneRunsAsAPipeline) {
+  const std::string src = testing::FreshTempDir("quant_bb_src"), out = testing::FreshTempDir("quant_bb_out");
+  ASSERT_TRUE(models::act::WriteSeededActCheckpoint(src, SmallAct()).ok());
+  quantize::QuantizeRequest r;
+  r.checkpoint = src;
+  r.output = out;
+  r.plan = "backbone=int8";
+  r.seeded_samples = 2;
+  r.static_activations = true;
+  r.report = false;
+  ASSERT_TRUE(quantize::Quantize(r).ok());
+  const models::act::SeededActSpec spec = SmallAct();
+  std::vector<float> image(static_cast<size_t>(3 * spec.height * spec.width));
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> pixel(-2.0f, 2.5f);  // a normalized camera image's range
+  for (float& v : image) v = pixel(gen);
+
+  Arena a_f32, a_static, a_load, a_ref, a_capture;
+  auto f32 = LoadBackbone(src, "", kernels::Backend::kOneDnn, a_f32);
+  ASSERT_NE(f32, nullptr);
+  EXPECT_EQ(f32->mode(), "f32");
+  const std::vector<float> want = Tokens(*f32, image);
+
+  // Calibrated ranges from the checkpoint: the pipeline from the start.
+  auto stat = LoadBackbone(out, "", kernels::Backend::kOneDnn, a_static);
+  ASSERT_NE(stat, nullptr);
+  EXPECT_EQ(stat->mode(), "int8 pipeline");
+  const std::vector<float> got = Tokens(*stat, image);
+  EXPECT_GT(RelErr(got, want), 0.0);
+  EXPECT_LT(RelErr(got, want), 0.05);
+
+  // The scalar reference of the same pipeline agrees with oneDNN up to a unit of rounding here
+  // and there.
+  auto ref = LoadBackbone(out, "", kernels::Backend::kReference, a_ref);
+  ASSERT_NE(ref, nullptr);
+  EXPECT_EQ(ref->mode(), "int8 pipeline");
+  EXPECT_LT(RelErr(Tokens(*ref, image), got), 0.01);
+
+  // --plan at load: the first image runs per op and calibrates, the pipeline runs from then on.
+  auto load = LoadBackbone(src, "backbone=int8", kernels::Backend::kOneDnn, a_load);
+  ASSERT_NE(load, nullptr);
+  EXPECT_EQ(load->mode(), "int8 pipeline (calibrating on the first observation)");
+  const std::vector<float> first = Tokens(*load, image);
+  EXPECT_EQ(load->mode(), "int8 pipeline");
+  const std::vector<float> second = Tokens(*load, image);
+  EXPECT_LT(RelErr(first, want), 0.05);
+  EXPECT_LT(RelErr(second, want), 0.05);
+  EXPECT_GT(RelErr(second, first), 0.0);  // really another path
+  EXPECT_EQ(Tokens(*load, image), second);
+
+  // While embody quantize observes ops, the backbone runs them one by one on f32 activations.
+  models::QuantCapture capture;
+  capture.observe = true;
+  auto observed = LoadBackbone(src, "backbone=int8", kernels::Backend::kOneDnn, a_capture, &capture);
+  ASSERT_NE(observed, nullptr);
+  EXPECT_EQ(observed->mode(), "int8 per op");
+  Tokens(*observed, image);
+  EXPECT_GT(capture.ops().at("model.backbone.layer2.0.downsample.0").activation_absmax, 0.0f);
 }
 
 TEST(Quantize, SmolVlaKeepsTheExpertF32AndReportsPerStepError) {

@@ -88,13 +88,14 @@ kernels::WeightFormat OpFactory::FormatFor(const std::string& block, const std::
   return o_.plan->For(block, op_id);
 }
 
-kernels::QuantOptions OpFactory::QuantOptionsFor(const std::string& op_id) const {
+kernels::QuantOptions OpFactory::QuantOptionsFor(const std::string& op_id, bool unsigned_activations) const {
   kernels::QuantOptions q;
   if (o_.static_activations && o_.store) {
     const StoredOp* s = o_.store->Find(op_id);
     if (s && s->activation_absmax > 0) {
+      // Convolutions over ReLU outputs quantize activations to u8 (0..255), the rest to s8.
       q.static_activation_scale = true;
-      q.activation_scale = s->activation_absmax / 127.0f;
+      q.activation_scale = s->activation_absmax / (unsigned_activations ? 255.0f : 127.0f);
     }
   }
   return q;
@@ -123,7 +124,7 @@ Result<std::unique_ptr<kernels::LinearOp>> OpFactory::Linear(const std::string& 
     EMBODY_ASSIGN_OR_RETURN(kernels::PackedWeights packed, o_.store->Packed(op_id));
     EMBODY_ASSIGN_OR_RETURN(std::vector<float> bias, o_.store->Bias(op_id));
     auto made = kernels::MakeQuantizedLinear(o_.backend, params, packed, bias.empty() ? nullptr : bias.data(),
-                                             QuantOptionsFor(op_id));
+                                             QuantOptionsFor(op_id, false));
     if (!made.ok()) return made.status().WithContext(op_id);
     op = std::move(*made);
   } else {
@@ -164,7 +165,7 @@ Result<std::unique_ptr<kernels::ConvOp>> OpFactory::Conv(const std::string& bloc
   if (o_.store && o_.store->Find(op_id)) {
     EMBODY_ASSIGN_OR_RETURN(kernels::PackedWeights packed, o_.store->Packed(op_id));
     EMBODY_ASSIGN_OR_RETURN(std::vector<float> bias, o_.store->Bias(op_id));
-    auto made = kernels::MakeQuantizedConv(o_.backend, params, packed, bias.data(), QuantOptionsFor(op_id));
+    auto made = kernels::MakeQuantizedConv(o_.backend, params, packed, bias.data(), QuantOptionsFor(op_id, !params.plain_src));
     if (!made.ok()) return made.status().WithContext(op_id);
     op = std::move(*made);
   } else {
@@ -189,6 +190,37 @@ Result<std::unique_ptr<kernels::ConvOp>> OpFactory::Conv(const std::string& bloc
   }
   if (cap && o_.capture->observe) return std::unique_ptr<kernels::ConvOp>(new ObservedConv(std::move(op), cap));
   return op;
+}
+
+Result<PreparedConv> OpFactory::PrepareConv(const std::string& block, const std::string& op_id,
+                                            const kernels::ConvParams& params, const WeightSource& source) {
+  PreparedConv pc;
+  pc.format = FormatFor(block, op_id);
+  if (o_.capture) return FailedPrecondition(op_id + ": ops are being captured; build it with Conv()");
+  if (pc.format == kernels::WeightFormat::kF32) return FailedPrecondition(op_id + ": planned f32, nothing to prepare");
+  ++census_[block][pc.format];
+  const int64_t n = params.out_c, k = params.in_c * params.kernel * params.kernel;
+  if (o_.store && o_.store->Find(op_id)) {
+    EMBODY_ASSIGN_OR_RETURN(pc.packed, o_.store->Packed(op_id));
+    EMBODY_ASSIGN_OR_RETURN(pc.bias, o_.store->Bias(op_id));
+    if (o_.static_activations) pc.activation_absmax = o_.store->Find(op_id)->activation_absmax;
+  } else {
+    auto dense = source();
+    if (!dense.ok()) return dense.status().WithContext(op_id);
+    if (static_cast<int64_t>(dense->weight.size()) != n * k || static_cast<int64_t>(dense->bias.size()) != n) {
+      return Internal(op_id + ": source gave a weight or bias of the wrong size");
+    }
+    auto packed = kernels::QuantizeWeights(pc.format, n, k, dense->weight.data());
+    if (!packed.ok()) return packed.status().WithContext(op_id);
+    pc.packed = std::move(*packed);
+    pc.bias = std::move(dense->bias);
+  }
+  if (pc.packed.n != n || pc.packed.k != k) {
+    return InvalidArgument(op_id + ": stored weights are [" + std::to_string(pc.packed.n) + ", " +
+                           std::to_string(pc.packed.k) + "], the layer needs [" + std::to_string(n) + ", " +
+                           std::to_string(k) + "]");
+  }
+  return pc;
 }
 
 Status OpFactory::CheckPlanFullyUsed() const {

@@ -73,6 +73,17 @@ struct FactoryOptions {
   bool static_activations = false;
 };
 
+// What Conv() would build a quantized convolution from, for models that fuse their own int8
+// pipelines (the ACT backbone, kernels/quant/int8_pipeline.h) instead of one op per layer.
+struct PreparedConv {
+  kernels::WeightFormat format = kernels::WeightFormat::kF32;
+  kernels::PackedWeights packed;  // [out_c, in_c*k*k] in `format`
+  std::vector<float> bias;        // [out_c] (may be empty: zeros)
+  // The calibrated max |input| a quantized checkpoint stores for the op, when it was made with
+  // static activations (embody quantize --static-activations); 0 otherwise.
+  float activation_absmax = 0;
+};
+
 class OpFactory {
  public:
   explicit OpFactory(const FactoryOptions& options) : o_(options) {}
@@ -87,6 +98,19 @@ class OpFactory {
                                                 std::vector<std::string> source_keys,
                                                 const kernels::ConvParams& params, const WeightSource& source);
 
+  // The format the plan or the quantized checkpoint gives an op, without building it.
+  kernels::WeightFormat PlannedFormat(const std::string& block, const std::string& op_id) const {
+    return FormatFor(block, op_id);
+  }
+  // True while `embody quantize` captures ops: models must then build every op through
+  // Linear()/Conv(), whose observers see f32 activations.
+  bool capturing() const { return o_.capture != nullptr; }
+  // The packed weights (from the quantized checkpoint, or the source quantized to the planned
+  // format) and calibration of a convolution whose planned format is not f32, counted in the
+  // census like Conv(). FailedPrecondition for an f32 op or while capturing.
+  Result<PreparedConv> PrepareConv(const std::string& block, const std::string& op_id,
+                                   const kernels::ConvParams& params, const WeightSource& source);
+
   kernels::Backend backend() const { return o_.backend; }
   // Per-layer overrides of the plan that matched no op: an error the model reports after load.
   Status CheckPlanFullyUsed() const;
@@ -95,7 +119,7 @@ class OpFactory {
 
  private:
   kernels::WeightFormat FormatFor(const std::string& block, const std::string& op_id) const;
-  kernels::QuantOptions QuantOptionsFor(const std::string& op_id) const;
+  kernels::QuantOptions QuantOptionsFor(const std::string& op_id, bool unsigned_activations) const;
   CapturedOp* Captured(const std::string& block, const std::string& op_id,
                        const std::vector<std::string>& keys, bool conv);
 
