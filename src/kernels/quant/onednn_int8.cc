@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <dnnl.hpp>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels/elementwise.h"
@@ -59,6 +60,16 @@ EMBODY_X86_FAST void EpilogueRow(const int32_t* acc, int64_t n, float sa, const 
   for (int64_t j = 0; j < n; ++j) row[j] = std::fma(static_cast<float>(acc[j]), sa * ws[j], b[j]);
 }
 
+// Every primitive owns its scratchpad (as in onednn/ops_onednn.cc): oneDNN's default keeps one
+// per creating thread, shared between primitives, which ops built on one thread and run on
+// another (or two models at once) corrupt.
+dnnl::primitive_attr OwnScratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+memory Scratchpad(const memory::desc& md) { return md.get_size() > 0 ? memory(md, Engine()) : memory(); }
+
 template <typename F>
 auto Guard(const char* what, F&& f) -> decltype(f()) {
   try {
@@ -87,7 +98,7 @@ class OneDnnInt8Linear final : public LinearOp {
         memory::desc w_want = w_md ? w_md : memory::desc({p.k, p.n}, dt::s8, tag::any);
         dnnl::matmul::primitive_desc pd;
         try {
-          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, w_want, c_md), Engine());
+          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, w_want, c_md), OwnScratchpad(), Engine());
         } catch (const dnnl::error&) {
           if (m == p.m) throw;
           continue;  // this M has no kernel on the first M's weight layout: use a larger one
@@ -97,12 +108,16 @@ class OneDnnInt8Linear final : public LinearOp {
           op->impl_ = pd.impl_info_str();
         }
         op->buckets_.push_back({m, dnnl::matmul(pd), memory(a_md, Engine(), DNNL_MEMORY_NONE),
-                                memory(c_md, Engine(), DNNL_MEMORY_NONE)});
+                                memory(c_md, Engine(), DNNL_MEMORY_NONE), Scratchpad(pd.scratchpad_desc())});
       }
       memory user(w_user, Engine(), const_cast<uint8_t*>(w.data.data()));
       op->weights_ = memory(w_md, Engine());
       dnnl::reorder(user, op->weights_).execute(op->stream_, user, op->weights_);
       op->stream_.wait();
+      for (Bucket& b : op->buckets_) {
+        b.args = {{DNNL_ARG_SRC, b.a}, {DNNL_ARG_WEIGHTS, op->weights_}, {DNNL_ARG_DST, b.c}};
+        if (b.scratch) b.args[DNNL_ARG_SCRATCHPAD] = b.scratch;
+      }
       op->a_.resize(static_cast<size_t>(p.m * p.k));
       op->acc_.resize(static_cast<size_t>(p.m * p.n));
       op->row_scale_.resize(static_cast<size_t>(p.m));
@@ -122,7 +137,7 @@ class OneDnnInt8Linear final : public LinearOp {
       if (c.m >= rows && c.m < b->m) b = &c;
     b->a.set_data_handle(a_.data());
     b->c.set_data_handle(acc_.data());
-    b->prim.execute(stream_, {{DNNL_ARG_SRC, b->a}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, b->c}});
+    b->prim.execute(stream_, b->args);
     stream_.wait();
     const int max_threads = static_cast<int>(rows_.size() / static_cast<size_t>(n));
 #pragma omp parallel num_threads(std::min(max_threads, std::max(1, omp_get_max_threads()))) if (rows * n > 32768)
@@ -147,7 +162,8 @@ class OneDnnInt8Linear final : public LinearOp {
   struct Bucket {
     int64_t m;
     dnnl::primitive prim;
-    memory a, c;
+    memory a, c, scratch;
+    std::unordered_map<int, memory> args;  // bound at creation: Run never allocates
   };
   OneDnnInt8Linear(const LinearParams& p, const QuantOptions& q) : p_(p), q_(q), stream_(Engine()) {}
   LinearParams p_;
@@ -229,7 +245,7 @@ class OneDnnInt8Conv final : public ConvOp {
       dnnl::convolution_forward::primitive_desc pd(
           dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                           src_md, w_any, dst_md, strides, pad, pad),
-          Engine());
+          OwnScratchpad(), Engine());
       op->impl_ = pd.impl_info_str();
       op->src_bytes_ = src_f32.get_size();
       op->dst_bytes_ = dst_f32.get_size();
@@ -244,6 +260,8 @@ class OneDnnInt8Conv final : public ConvOp {
       op->src_ = memory(src_md, Engine(), op->qsrc_.data());
       op->dst_ = memory(dst_md, Engine(), op->acc_.data());
       op->prim_ = dnnl::convolution_forward(pd);
+      op->args_ = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_WEIGHTS, op->weights_}, {DNNL_ARG_DST, op->dst_}};
+      if (pd.scratchpad_desc().get_size() > 0) op->args_[DNNL_ARG_SCRATCHPAD] = Scratchpad(pd.scratchpad_desc());
       return std::unique_ptr<ConvOp>(std::move(op));
     });
   }
@@ -272,7 +290,7 @@ class OneDnnInt8Conv final : public ConvOp {
                            q + px * c + 16 * b);
       }
     }
-    prim_.execute(stream_, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}});
+    prim_.execute(stream_, args_);
     stream_.wait();
     const int64_t oc = p_.out_c, ohw = p_.out_h() * p_.out_w(), ob = (oc + 15) / 16;
     const bool relu = p_.relu;
@@ -293,6 +311,7 @@ class OneDnnInt8Conv final : public ConvOp {
   dnnl::stream stream_;
   dnnl::primitive prim_;
   memory weights_, src_, dst_;
+  std::unordered_map<int, memory> args_;
   std::string impl_;
   std::vector<uint8_t> qsrc_;
   std::vector<int32_t> acc_;

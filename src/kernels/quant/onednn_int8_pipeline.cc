@@ -37,6 +37,15 @@ dt DataType(PipelineType t) {
   return dt::undef;
 }
 
+// Every primitive owns its scratchpad (as in onednn/ops_onednn.cc): oneDNN's default keeps one
+// per creating thread, shared between primitives, which ops built on one thread and run on
+// another (or two models at once) corrupt.
+dnnl::primitive_attr OwnScratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+memory Scratchpad(const memory::desc& md) { return md.get_size() > 0 ? memory(md, Engine()) : memory(); }
+
 template <typename F>
 auto Guard(const char* what, F&& f) -> decltype(f()) {
   try {
@@ -70,7 +79,7 @@ class OneDnnPipelineConv final : public PipelineConvOp {
           po.append_sum(ep.sum_scale, DataType(pp.residual.type));
       }
       if (p.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = OwnScratchpad();
       attr.set_post_ops(po);
       attr.set_output_scales(1 << 1, ep.oscale);  // per output channel
       const memory::dims strides{p.stride, p.stride}, pad{p.pad, p.pad};
@@ -95,6 +104,7 @@ class OneDnnPipelineConv final : public PipelineConvOp {
                    {DNNL_ARG_DST, op->dst_}};
       if (p.residual && !pp.residual_in_place)
         op->args_[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = op->res_;
+      if (pd.scratchpad_desc().get_size() > 0) op->args_[DNNL_ARG_SCRATCHPAD] = Scratchpad(pd.scratchpad_desc());
       return std::unique_ptr<PipelineConvOp>(std::move(op));
     });
   }
@@ -137,11 +147,13 @@ class OneDnnPipelineMaxPool final : public PoolOp {
       dnnl::pooling_forward::primitive_desc pd(
           dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_md,
                                       dst_md, s, k, pad, pad),
-          Engine());
+          OwnScratchpad(), Engine());
       op->dst_bytes_ = dst_md.get_size();
       op->src_ = memory(src_md, Engine(), DNNL_MEMORY_NONE);
       op->dst_ = memory(dst_md, Engine(), DNNL_MEMORY_NONE);
       op->prim_ = dnnl::pooling_forward(pd);
+      op->args_ = {{DNNL_ARG_SRC, op->src_}, {DNNL_ARG_DST, op->dst_}};
+      if (pd.scratchpad_desc().get_size() > 0) op->args_[DNNL_ARG_SCRATCHPAD] = Scratchpad(pd.scratchpad_desc());
       return std::unique_ptr<PoolOp>(std::move(op));
     });
   }
@@ -149,7 +161,7 @@ class OneDnnPipelineMaxPool final : public PoolOp {
   void Run(const void* src, void* dst) override {
     src_.set_data_handle(const_cast<void*>(src));
     dst_.set_data_handle(dst);
-    prim_.execute(stream_, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    prim_.execute(stream_, args_);
     stream_.wait();
   }
 
@@ -158,6 +170,7 @@ class OneDnnPipelineMaxPool final : public PoolOp {
   dnnl::stream stream_;
   dnnl::primitive prim_;
   memory src_, dst_;
+  std::unordered_map<int, memory> args_;
   size_t dst_bytes_ = 0;
 };
 
