@@ -260,6 +260,9 @@ TEST(Quantize, ActInt8BackboneRunsAsAPipeline) {
   auto load = LoadBackbone(src, "backbone=int8", kernels::Backend::kOneDnn, a_load);
   ASSERT_NE(load, nullptr);
   EXPECT_EQ(load->mode(), "int8 pipeline (calibrating on the first observation)");
+  const std::vector<float> dark(image.size(), -2.0f);  // a blank frame does not calibrate
+  Tokens(*load, dark);
+  EXPECT_EQ(load->mode(), "int8 pipeline (calibrating on the first observation)");
   const std::vector<float> first = Tokens(*load, image);
   EXPECT_EQ(load->mode(), "int8 pipeline");
   const std::vector<float> second = Tokens(*load, image);

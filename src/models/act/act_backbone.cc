@@ -60,6 +60,17 @@ float AbsMax(const float* x, int64_t n) {
   return m;
 }
 
+double StdDev(const float* x, int64_t n) {
+  double sum = 0, sq = 0;
+#pragma omp parallel for reduction(+ : sum, sq) schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    sum += x[i];
+    sq += static_cast<double>(x[i]) * x[i];
+  }
+  const double mean = sum / static_cast<double>(n);
+  return std::sqrt(std::max(0.0, sq / static_cast<double>(n) - mean * mean));
+}
+
 // A tensor's encoding from its calibrated max |value| (a dead tensor, max 0, gets a tiny scale:
 // it quantizes to zeros as it should).
 kernels::PipelineTensor Encoding(kernels::PipelineType t, float absmax) {
@@ -290,7 +301,12 @@ void ResNetBackbone::Run(const float* image, float* tokens) {
   RunPerOp(image, tokens, bufs, &absmax);
   if (calib_absmax_.empty()) calib_absmax_.assign(absmax.size(), 0.0f);
   for (size_t i = 0; i < absmax.size(); ++i) calib_absmax_[i] = std::max(calib_absmax_[i], absmax[i]);
-  if (--calib_runs_left_ > 0) return;
+  // A blank image (a camera's dark first frames) says nothing about later ranges: it does not
+  // count, unless the backbone has seen nothing else for a long while.
+  const bool blank = StdDev(image, 3 * in_h_ * in_w_) < kBlankImageStd;
+  ++calib_runs_seen_;
+  if (!blank || calib_runs_seen_ >= kMaxCalibrationRuns) --calib_runs_left_;
+  if (calib_runs_left_ > 0) return;
   for (float& a : calib_absmax_) a *= kCalibrationHeadroom;
   const Status built = BuildPipeline(calib_absmax_);
   if (!built.ok()) {

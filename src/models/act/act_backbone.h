@@ -11,9 +11,12 @@
 //                 the f32 tokens. Scales come from the quantized checkpoint's calibration
 //                 (`embody quantize --static-activations`), or, when it has none (a checkpoint
 //                 quantized without them, or --plan at load), from the first observation the
-//                 model sees: its first runs (one per camera of the config) go through the per-op
-//                 int8 path below while recording every activation's range, then the pipeline is
-//                 built (ranges widened by kCalibrationHeadroom) and used from then on.
+//                 model sees: its first runs (one per camera of the config; blank images such as
+//                 dark startup frames do not count) go through the per-op int8 path below while
+//                 recording every activation's range, then the pipeline is built (ranges widened
+//                 by kCalibrationHeadroom) and used from then on. Later images much brighter or
+//                 busier than those saturate: for deployment prefer a checkpoint quantized with
+//                 --static-activations (its ranges cover every calibration input).
 //   int8 per op   each convolution quantizes its f32 input and writes f32 (quant_linear.h's
 //                 MakeQuantizedConv): while `embody quantize` captures ops (its observers need
 //                 f32 activations), when per-layer overrides mix formats in the backbone, and in
@@ -49,6 +52,11 @@ class ResNetBackbone {
   // Ranges measured on the first observation are widened by this factor, so that later images
   // that are a little brighter or busier do not saturate.
   static constexpr float kCalibrationHeadroom = 1.25f;
+  // Images whose normalized pixels vary less than this (std; about 6 gray levels for ImageNet
+  // statistics), such as a camera's dark first frames, do not count towards calibration, unless
+  // kMaxCalibrationRuns images went by without anything else.
+  static constexpr double kBlankImageStd = 0.1;
+  static constexpr int kMaxCalibrationRuns = 64;
 
   // image: normalized float [3, H, W] (plain NCHW); tokens: [out_h*out_w, 512] row-major.
   // Not reentrant. Should building the pipeline after the calibrating first run fail (a oneDNN
@@ -95,7 +103,7 @@ class ResNetBackbone {
   void* buf_[3] = {nullptr, nullptr, nullptr};
   std::vector<float> calib_buf_;     // the per-op buffers of a calibrating backbone's first runs
   std::vector<float> calib_absmax_;  // ranges seen so far, Int8Conv order
-  int calib_runs_left_ = 0;
+  int calib_runs_left_ = 0, calib_runs_seen_ = 0;
   // int8 pipeline.
   std::vector<Int8Conv> int8_;  // stem, then per block conv1, conv2 (, downsample)
   kernels::PipelineTensor image_enc_;
