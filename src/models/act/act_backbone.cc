@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "models/act/act_weights.h"
 
@@ -225,10 +226,14 @@ Status ResNetBackbone::BuildPipeline(const std::vector<float>& absmax) {
     idx.push_back({i, i + 1, ds ? i + 2 : 0});
     i += ds ? 3 : 2;
   }
-  auto make = [&](size_t i, const PipelineTensor& src, const PipelineTensor& dst, bool in_place,
-                  const PipelineTensor& res) -> Result<std::unique_ptr<kernels::PipelineConvOp>> {
+  // Convolution i as the layer is, or with its epilogue moved (relu/residual overridden).
+  auto make_as = [&](size_t i, const PipelineTensor& src, const PipelineTensor& dst, bool in_place,
+                     const PipelineTensor& res, bool relu,
+                     bool residual) -> Result<std::unique_ptr<kernels::PipelineConvOp>> {
     kernels::PipelineConvParams p;
     p.conv = int8_[i].params;
+    p.conv.relu = relu;
+    p.conv.residual = residual;
     p.src = src;
     p.dst = dst;
     p.residual_in_place = in_place;
@@ -237,6 +242,10 @@ Status ResNetBackbone::BuildPipeline(const std::vector<float>& absmax) {
     auto op = kernels::MakePipelineConv(backend_, p, pc.packed, pc.bias.empty() ? nullptr : pc.bias.data());
     if (!op.ok()) return op.status().WithContext(int8_[i].id);
     return op;
+  };
+  auto make = [&](size_t i, const PipelineTensor& src, const PipelineTensor& dst, bool in_place,
+                  const PipelineTensor& res) {
+    return make_as(i, src, dst, in_place, res, int8_[i].params.relu, int8_[i].params.residual);
   };
   image_enc_ = Encoding(PipelineType::kS8, absmax[0]);
   block_in_.clear();
@@ -252,11 +261,16 @@ Status ResNetBackbone::BuildPipeline(const std::vector<float>& absmax) {
     const PipelineTensor f32_out{PipelineType::kF32, out.scale};
     PipeBlock pb;
     EMBODY_ASSIGN_OR_RETURN(pb.conv1, make(idx[b].conv1, block_in_[b], mid, false, {}));
-    if (idx[b].ds) {
-      // The shortcut is written in f32 in the block output's units, added by conv2 (in place for
-      // the f32 tokens, as a second input otherwise): no range to calibrate, no rounding.
+    if (idx[b].ds && !last) {
+      // conv2 writes its sum in f32 in the block output's units (no range to calibrate, no
+      // rounding), and the 1x1 downsample adds it, applies the ReLU and requantizes: oneDNN's
+      // fast (brgemm) kernels take no second input, and the 1x1 is the cheaper one to lose them.
+      EMBODY_ASSIGN_OR_RETURN(pb.conv2, make_as(idx[b].conv2, mid, f32_out, false, {}, false, false));
+      EMBODY_ASSIGN_OR_RETURN(pb.downsample, make_as(idx[b].ds, block_in_[b], out, false, f32_out, true, true));
+    } else if (idx[b].ds) {
+      // Last block: the shortcut goes straight into the f32 tokens, conv2 accumulates onto it.
       EMBODY_ASSIGN_OR_RETURN(pb.downsample, make(idx[b].ds, block_in_[b], f32_out, false, {}));
-      EMBODY_ASSIGN_OR_RETURN(pb.conv2, make(idx[b].conv2, mid, out, last, f32_out));
+      EMBODY_ASSIGN_OR_RETURN(pb.conv2, make(idx[b].conv2, mid, out, true, f32_out));
     } else {
       // Identity shortcut: the block input itself (dequantized into the tokens for the last one).
       EMBODY_ASSIGN_OR_RETURN(pb.conv2, make(idx[b].conv2, mid, out, true, last ? f32_out : block_in_[b]));
@@ -373,8 +387,9 @@ void ResNetBackbone::RunPipeline(const float* image, float* tokens) {
         kernels::DequantizeNhwc(cur, static_cast<int64_t>(pb.conv1->src_bytes()), block_in_[b], tokens);
       pb.conv2->Run(mid, tokens, tokens);
     } else if (pb.downsample) {
-      pb.downsample->Run(cur, shortcut);
-      pb.conv2->Run(mid, cur, shortcut);  // the block input is consumed: its buffer takes the output
+      pb.conv2->Run(mid, shortcut);
+      pb.downsample->Run(cur, mid, shortcut);  // conv1's output is consumed: its buffer takes the output
+      std::swap(cur, mid);
     } else {
       pb.conv2->Run(mid, cur, cur);  // identity shortcut, accumulated in place
     }
