@@ -70,6 +70,10 @@ struct AttentionParams {
   int64_t heads = 0, head_dim = 0, sq = 0, sk = 0;
   int64_t ldq = 0, ldk = 0, ldv = 0, ldo = 0;
   float scale = 1.0f;
+  // Reduced precision: Q, K, V and the probabilities rounded to bfloat16, products accumulated
+  // in f32 (AMX / AVX512-BF16 matmuls). For blocks a precision plan already quantizes; the
+  // oneDNN backend honours it where the CPU has bf16 arithmetic, everything else stays f32.
+  bool bf16 = false;
 };
 class AttentionOp {
  public:

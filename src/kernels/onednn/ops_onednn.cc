@@ -218,6 +218,95 @@ class SgemmGqa final : public GqaAttentionOp {
   std::vector<float> scores_;
 };
 
+// Attention with bfloat16 inputs on all heads at once: Q, K^T, V are reordered from their
+// strided f32 rows into plain bf16 [heads, rows, d] buffers, two batched bf16 matmuls (AMX or
+// AVX512-BF16) accumulate in f32, the softmax runs in f32 between them, and a last reorder
+// writes the strided output. Chosen only for blocks a precision plan runs below f32.
+bool HasBf16Matmul() {
+  static const bool has = [] {
+    try {
+      const memory::desc a({1, 32, 32}, dt::bf16, tag::abc), c({1, 32, 32}, dt::f32, tag::abc);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, a, c), Engine());
+      return std::string(pd.impl_info_str()).find("ref") == std::string::npos;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return has;
+}
+
+class Bf16Attention final : public AttentionOp {
+ public:
+  static Result<std::unique_ptr<AttentionOp>> Create(const AttentionParams& p) {
+    return Guard("bf16 attention", [&]() -> Result<std::unique_ptr<AttentionOp>> {
+      auto op = std::unique_ptr<Bf16Attention>(new Bf16Attention(p));
+      const int64_t h = p.heads, sq = p.sq, sk = p.sk, d = p.head_dim;
+      auto reorder = [&](Bound& b, const memory::desc& from, const memory::desc& to, memory& src, memory& dst) {
+        dnnl::reorder::primitive_desc pd(Engine(), from, Engine(), to, OwnScratchpad());
+        b.prim = dnnl::reorder(pd);
+        b.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+        BindScratchpad(b, pd.scratchpad_desc());
+      };
+      // The callers' strided f32 views (heads are d apart inside a row).
+      const memory::desc q_f32({h, sq, d}, dt::f32, memory::dims{d, p.ldq, 1});
+      const memory::desc kt_f32({h, d, sk}, dt::f32, memory::dims{d, 1, p.ldk});
+      const memory::desc v_f32({h, sk, d}, dt::f32, memory::dims{d, p.ldv, 1});
+      const memory::desc o_f32({h, sq, d}, dt::f32, memory::dims{d, p.ldo, 1});
+      const memory::desc q_bf({h, sq, d}, dt::bf16, tag::abc), kt_bf({h, d, sk}, dt::bf16, tag::abc),
+          v_bf({h, sk, d}, dt::bf16, tag::abc), s_f32({h, sq, sk}, dt::f32, tag::abc),
+          p_bf({h, sq, sk}, dt::bf16, tag::abc), o_plain({h, sq, d}, dt::f32, tag::abc);
+      op->q_ = memory(q_f32, Engine(), DNNL_MEMORY_NONE);
+      op->k_ = memory(kt_f32, Engine(), DNNL_MEMORY_NONE);
+      op->v_ = memory(v_f32, Engine(), DNNL_MEMORY_NONE);
+      op->o_ = memory(o_f32, Engine(), DNNL_MEMORY_NONE);
+      op->qb_ = memory(q_bf, Engine());
+      op->kb_ = memory(kt_bf, Engine());
+      op->vb_ = memory(v_bf, Engine());
+      op->s_ = memory(s_f32, Engine());
+      op->pb_ = memory(p_bf, Engine());
+      op->op_ = memory(o_plain, Engine());
+      reorder(op->rq_, q_f32, q_bf, op->q_, op->qb_);
+      reorder(op->rk_, kt_f32, kt_bf, op->k_, op->kb_);
+      reorder(op->rv_, v_f32, v_bf, op->v_, op->vb_);
+      reorder(op->rp_, s_f32, p_bf, op->s_, op->pb_);
+      reorder(op->ro_, o_plain, o_f32, op->op_, op->o_);
+      dnnl::primitive_attr scaled = OwnScratchpad();
+      scaled.set_output_scales(0, {p.scale});
+      dnnl::matmul::primitive_desc mm1(dnnl::matmul::desc(q_bf, kt_bf, s_f32), scaled, Engine());
+      op->scores_.prim = dnnl::matmul(mm1);
+      op->scores_.args = {{DNNL_ARG_SRC, op->qb_}, {DNNL_ARG_WEIGHTS, op->kb_}, {DNNL_ARG_DST, op->s_}};
+      BindScratchpad(op->scores_, mm1.scratchpad_desc());
+      dnnl::matmul::primitive_desc mm2(dnnl::matmul::desc(p_bf, v_bf, o_plain), OwnScratchpad(), Engine());
+      op->context_.prim = dnnl::matmul(mm2);
+      op->context_.args = {{DNNL_ARG_SRC, op->pb_}, {DNNL_ARG_WEIGHTS, op->vb_}, {DNNL_ARG_DST, op->op_}};
+      BindScratchpad(op->context_, mm2.scratchpad_desc());
+      const memory::desc rows({h * sq, sk}, dt::f32, tag::ab);
+      dnnl::softmax_forward::primitive_desc sm(dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, rows, 1),
+                                               OwnScratchpad(), Engine());
+      const memory scores_rows(rows, Engine(), op->s_.get_data_handle());
+      op->softmax_.prim = dnnl::softmax_forward(sm);
+      op->softmax_.args = {{DNNL_ARG_SRC, scores_rows}, {DNNL_ARG_DST, scores_rows}};
+      BindScratchpad(op->softmax_, sm.scratchpad_desc());
+      return std::unique_ptr<AttentionOp>(std::move(op));
+    });
+  }
+  void Run(const float* q, const float* k, const float* v, float* out) override {
+    q_.set_data_handle(const_cast<float*>(q));
+    k_.set_data_handle(const_cast<float*>(k));
+    v_.set_data_handle(const_cast<float*>(v));
+    o_.set_data_handle(out);
+    for (Bound* b : {&rq_, &rk_, &rv_, &scores_, &softmax_, &rp_, &context_, &ro_}) b->Execute(stream_);
+    stream_.wait();
+  }
+
+ private:
+  explicit Bf16Attention(const AttentionParams& p) : p_(p), stream_(Engine()) {}
+  AttentionParams p_;
+  dnnl::stream stream_;
+  memory q_, k_, v_, o_, qb_, kb_, vb_, s_, pb_, op_;
+  Bound rq_, rk_, rv_, rp_, ro_, scores_, softmax_, context_;
+};
+
 // Attention per head with oneDNN's sgemm (any leading dimension, no primitive to build), and
 // the softmax primitive over all heads' score rows at once.
 class DnnlAttention final : public AttentionOp {
@@ -439,7 +528,10 @@ class DnnlToTokens final : public ToTokensOp {
 Result<std::unique_ptr<LinearOp>> MakeLinear(const LinearParams& p, const float* w, const float* b) {
   return DnnlLinear::Create(p, w, b);
 }
-Result<std::unique_ptr<AttentionOp>> MakeAttention(const AttentionParams& p) { return DnnlAttention::Create(p); }
+Result<std::unique_ptr<AttentionOp>> MakeAttention(const AttentionParams& p) {
+  if (p.bf16 && HasBf16Matmul()) return Bf16Attention::Create(p);
+  return DnnlAttention::Create(p);
+}
 Result<std::unique_ptr<LinearOp>> MakeDynamicLinear(const LinearParams& p, const float* w, const float* b) {
   return std::unique_ptr<LinearOp>(std::make_unique<SgemmLinear>(p, w, b));
 }

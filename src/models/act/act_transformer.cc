@@ -122,7 +122,9 @@ Result<std::unique_ptr<ActEncoder>> ActEncoder::Create(const ActConfig& c, const
   if (c.pre_norm) {
     EMBODY_ASSIGN_OR_RETURN(e->final_norm_, MakeNorm(w, backend, "model.encoder.norm", seq, d));
   }
-  EMBODY_ASSIGN_OR_RETURN(e->attn_, kernels::MakeAttention(backend, Attn(c, seq, seq, 2 * d, 2 * d)));
+  kernels::AttentionParams self = Attn(c, seq, seq, 2 * d, 2 * d);
+  self.bf16 = factory.LowPrecision(kBlock, "model.encoder.layers.0.self_attn.out_proj");
+  EMBODY_ASSIGN_OR_RETURN(e->attn_, kernels::MakeAttention(backend, self));
   return e;
 }
 
@@ -189,8 +191,11 @@ Result<std::unique_ptr<ActDecoder>> ActDecoder::Create(const ActConfig& c, const
     dec->layers_.push_back(std::move(L));
   }
   EMBODY_ASSIGN_OR_RETURN(dec->final_norm_, MakeNorm(w, backend, "model.decoder.norm", q, d));
-  EMBODY_ASSIGN_OR_RETURN(dec->sa_, kernels::MakeAttention(backend, Attn(c, q, q, 2 * d, 2 * d)));
-  EMBODY_ASSIGN_OR_RETURN(dec->ca_, kernels::MakeAttention(backend, Attn(c, q, enc_seq, d, d)));
+  kernels::AttentionParams self = Attn(c, q, q, 2 * d, 2 * d), cross = Attn(c, q, enc_seq, d, d);
+  self.bf16 = factory.LowPrecision(kBlock, "model.decoder.layers.0.self_attn.out_proj");
+  cross.bf16 = factory.LowPrecision(kBlock, "model.decoder.layers.0.multihead_attn.out_proj");
+  EMBODY_ASSIGN_OR_RETURN(dec->sa_, kernels::MakeAttention(backend, self));
+  EMBODY_ASSIGN_OR_RETURN(dec->ca_, kernels::MakeAttention(backend, cross));
   return dec;
 }
 

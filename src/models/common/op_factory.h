@@ -105,6 +105,11 @@ class OpFactory {
   // True while `embody quantize` captures ops: models must then build every op through
   // Linear()/Conv(), whose observers see f32 activations.
   bool capturing() const { return o_.capture != nullptr; }
+  // Whether op `op_id` of `block` computes below f32 (plan or quantized checkpoint): the layers
+  // around it then also run their attention in bf16 (kernels::AttentionParams::bf16).
+  bool LowPrecision(const std::string& block, const std::string& op_id) const {
+    return FormatFor(block, op_id) != kernels::WeightFormat::kF32;
+  }
   // The packed weights (from the quantized checkpoint, or the source quantized to the planned
   // format) and calibration of a convolution whose planned format is not f32, counted in the
   // census like Conv(). FailedPrecondition for an f32 op or while capturing.

@@ -128,6 +128,7 @@ Result<std::unique_ptr<VisionEncoder>> VisionEncoder::Create(const SmolVlaConfig
     ap.ldq = ap.ldk = ap.ldv = 3 * dv;
     ap.ldo = dv;
     ap.scale = 1.0f / std::sqrt(static_cast<float>(ap.head_dim));
+    ap.bf16 = v.layers > 0 && factory.LowPrecision("vision", vm + "encoder.layers.0.self_attn.out_proj");
     EMBODY_ASSIGN_OR_RETURN(e->attn_, kernels::MakeAttention(backend, ap));
   }
   {
