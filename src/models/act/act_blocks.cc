@@ -60,13 +60,8 @@ Status ActModel::RunBackbone(const ActObservation& obs, size_t camera, int repli
   if (replica < 0 || replica >= backbone_replicas())
     return InvalidArgument("backbone replica " + std::to_string(replica) + " out of range [0, " +
                            std::to_string(backbone_replicas()) + ")");
-  const Feature& cam = config_.camera(camera);
   const CameraFrame& f = obs.images[camera];
-  if (!f.pixels) return InvalidArgument(cam.key + ": no image data");
-  if (f.height != cam.shape[1] || f.width != cam.shape[2])
-    return InvalidArgument(cam.key + ": image is " + std::to_string(f.height) + "x" + std::to_string(f.width) +
-                           " (HxW), the checkpoint was trained on " + std::to_string(cam.shape[1]) + "x" +
-                           std::to_string(cam.shape[2]));
+  EMBODY_TRY(ValidateImage(f, camera));
   Stopwatch sw;
   float* tokens = arena_.At<float>(off_.cam_tokens) + static_cast<int64_t>(camera) * img_tokens_ * ResNetBackbone::kOutChannels;
   if (replica == 0) {
@@ -85,46 +80,7 @@ Status ActModel::RunBackbone(const ActObservation& obs, size_t camera, int repli
 
 Status ActModel::RunTransformer(const ActObservation& obs, float* actions, float* normalized) {
   EMBODY_TRY(Validate(obs));
-  const ActConfig& c = config_;
-  const int64_t d = c.dim_model, n1d = c.num_1d_tokens(), a_dim = c.action_dim();
-  // Same steps and order as Predict() after its backbone loop.
-  Stopwatch enc_sw;
-  float* x = arena_.At<float>(off_.x);
-  std::memcpy(x, latent_token_.data(), static_cast<size_t>(d) * 4);
-  int64_t row = 1;
-  float* vec = arena_.At<float>(off_.state);
-  if (state_proj_) {
-    std::memcpy(vec, obs.state, static_cast<size_t>(c.state_dim()) * 4);
-    if (const FeatureNorm* f = normalizer_.Find("observation.state")) Normalizer::Normalize(*f, vec, c.state_dim());
-    state_proj_->Run(vec, x + row * d);
-    ++row;
-  }
-  if (env_proj_) {
-    std::memcpy(vec, obs.env_state, static_cast<size_t>(c.env_state_dim()) * 4);
-    if (const FeatureNorm* f = normalizer_.Find("observation.environment_state"))
-      Normalizer::Normalize(*f, vec, c.env_state_dim());
-    env_proj_->Run(vec, x + row * d);
-    ++row;
-  }
-  if (img_proj_) img_proj_->Run(arena_.At<float>(off_.cam_tokens), x + n1d * d);
-  const TransformerScratch& s = transformer_scratch();
-  float* enc = encoder_->Run(x, arena_.At<float>(off_.x_alt), pos_.data(), s);
-  times_.encoder_ms = enc_sw.ElapsedMs();
-
-  Stopwatch dec_sw;
-  float* enc_pos = arena_.At<float>(off_.enc_pos_sum);
-  AddInto(enc, pos_.data(), enc_pos, seq_ * d);
-  float* y = decoder_->Run(enc, enc_pos, query_pos_.data(), arena_.At<float>(off_.y), arena_.At<float>(off_.y_alt), s);
-  float* out = arena_.At<float>(off_.normalized);
-  head_->Run(y, out);
-  const size_t out_bytes = static_cast<size_t>(c.chunk_size * a_dim) * 4;
-  if (normalized) std::memcpy(normalized, out, out_bytes);
-  if (actions) {
-    std::memcpy(actions, out, out_bytes);
-    if (const FeatureNorm* f = normalizer_.Find("action"))
-      for (int64_t t = 0; t < c.chunk_size; ++t) Normalizer::Unnormalize(*f, actions + t * a_dim, a_dim);
-  }
-  times_.decoder_ms = dec_sw.ElapsedMs();
+  RunEncoderDecoder(obs, actions, normalized);
   return Status::Ok();
 }
 

@@ -17,7 +17,6 @@ struct ActModel::ScratchOffsets {
 };
 
 ActModel::~ActModel() = default;
-const TransformerScratch& ActModel::transformer_scratch() const { return scratch_->bound; }
 
 void SinusoidalPosition2d(int64_t h, int64_t w, int64_t dim, float* out) {
   // Float32 arithmetic in the order LeRobot's torch code uses.
@@ -201,20 +200,22 @@ Result<std::unique_ptr<ActModel>> ActModel::Load(const std::string& dir, const A
   return m;
 }
 
+Status ActModel::ValidateImage(const CameraFrame& f, size_t camera) const {
+  const Feature& cam = config_.camera(camera);
+  if (!f.pixels) return InvalidArgument(cam.key + ": no image data");
+  if (f.height != cam.shape[1] || f.width != cam.shape[2])
+    return InvalidArgument(cam.key + ": image is " + std::to_string(f.height) + "x" + std::to_string(f.width) +
+                           " (HxW), the checkpoint was trained on " + std::to_string(cam.shape[1]) + "x" +
+                           std::to_string(cam.shape[2]));
+  return Status::Ok();
+}
+
 Status ActModel::Validate(const ActObservation& obs) const {
   const ActConfig& c = config_;
   if (obs.images.size() != c.num_cameras())
     return InvalidArgument("ACT expects " + std::to_string(c.num_cameras()) + " camera image(s), got " +
                            std::to_string(obs.images.size()));
-  for (size_t i = 0; i < obs.images.size(); ++i) {
-    const Feature& cam = c.camera(i);
-    const CameraFrame& f = obs.images[i];
-    if (!f.pixels) return InvalidArgument(cam.key + ": no image data");
-    if (f.height != cam.shape[1] || f.width != cam.shape[2])
-      return InvalidArgument(cam.key + ": image is " + std::to_string(f.height) + "x" + std::to_string(f.width) +
-                             " (HxW), the checkpoint was trained on " + std::to_string(cam.shape[1]) + "x" +
-                             std::to_string(cam.shape[2]));
-  }
+  for (size_t i = 0; i < obs.images.size(); ++i) EMBODY_TRY(ValidateImage(obs.images[i], i));
   auto check_vector = [](const float* v, int64_t n, const std::string& key) -> Status {
     if (n == 0) return Status::Ok();
     if (!v) return InvalidArgument(key + " is required by this checkpoint but was not given");
@@ -254,23 +255,10 @@ void ActModel::PreprocessImage(const CameraFrame& frame, size_t camera, float* c
   }
 }
 
-Status ActModel::Predict(const ActObservation& obs, float* actions, float* normalized) {
-  EMBODY_TRY(Validate(obs));
-  pool_.BindToCallingThread();
+void ActModel::RunEncoderDecoder(const ActObservation& obs, float* actions, float* normalized) {
   const ActConfig& c = config_;
   const int64_t d = c.dim_model, n1d = c.num_1d_tokens(), a_dim = c.action_dim();
-  Stopwatch total;
-
-  // Vision: one backbone pass per camera, tokens written camera after camera.
-  float* cam_tokens = arena_.At<float>(off_.cam_tokens);
-  for (size_t cam = 0; cam < obs.images.size(); ++cam) {
-    Stopwatch sw;
-    float* image = arena_.At<float>(off_.image);
-    PreprocessImage(obs.images[cam], cam, image);
-    backbone_->Run(image, cam_tokens + static_cast<int64_t>(cam) * img_tokens_ * ResNetBackbone::kOutChannels);
-    times_.backbone_ms[cam] = sw.ElapsedMs();
-  }
-
+  const float* cam_tokens = arena_.At<float>(off_.cam_tokens);
   // Encoder tokens: [latent, state, env_state, camera tokens...].
   Stopwatch enc_sw;
   float* x = arena_.At<float>(off_.x);
@@ -312,6 +300,24 @@ Status ActModel::Predict(const ActObservation& obs, float* actions, float* norma
       for (int64_t t = 0; t < c.chunk_size; ++t) Normalizer::Unnormalize(*f, actions + t * a_dim, a_dim);
   }
   times_.decoder_ms = dec_sw.ElapsedMs();
+}
+
+Status ActModel::Predict(const ActObservation& obs, float* actions, float* normalized) {
+  EMBODY_TRY(Validate(obs));
+  pool_.BindToCallingThread();
+  Stopwatch total;
+
+  // Vision: one backbone pass per camera, tokens written camera after camera.
+  float* cam_tokens = arena_.At<float>(off_.cam_tokens);
+  for (size_t cam = 0; cam < obs.images.size(); ++cam) {
+    Stopwatch sw;
+    float* image = arena_.At<float>(off_.image);
+    PreprocessImage(obs.images[cam], cam, image);
+    backbone_->Run(image, cam_tokens + static_cast<int64_t>(cam) * img_tokens_ * ResNetBackbone::kOutChannels);
+    times_.backbone_ms[cam] = sw.ElapsedMs();
+  }
+
+  RunEncoderDecoder(obs, actions, normalized);
   times_.total_ms = total.ElapsedMs();
   return Status::Ok();
 }

@@ -28,7 +28,6 @@ namespace embody::models::act {
 class ResNetBackbone;
 class ActEncoder;
 class ActDecoder;
-struct TransformerScratch;
 
 struct ActOptions {
   kernels::Backend backend = kernels::Backend::kOneDnn;
@@ -123,10 +122,13 @@ class ActModel {
  private:
   struct BackboneReplica;                                  // act_blocks.cc
   std::vector<std::shared_ptr<BackboneReplica>> replicas_;  // shared_ptr: deletable where incomplete
-  const TransformerScratch& transformer_scratch() const;     // act_model.cc (ScratchOffsets lives there)
 
   ActModel() = default;
   Status Validate(const ActObservation& obs) const;
+  Status ValidateImage(const CameraFrame& frame, size_t camera) const;
+  // Everything after the backbones (input projections, encoder, decoder, action head), on the
+  // camera tokens already in the arena: the one path Predict() and RunTransformer() share.
+  void RunEncoderDecoder(const ActObservation& obs, float* actions, float* normalized);
   void PreprocessImage(const CameraFrame& frame, size_t camera, float* chw) const;
 
   std::string dir_;
