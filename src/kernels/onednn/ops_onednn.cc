@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "kernels/elementwise.h"
+#include "kernels/onednn/dnnl_util.h"
 
 #include <cstring>
 #include <dnnl.hpp>
@@ -15,25 +16,14 @@ namespace embody::kernels::onednn {
 namespace {
 
 using dnnl::memory;
+using dnnl_util::Engine;
+using dnnl_util::Guard;
+using dnnl_util::OwnScratchpad;
+using dnnl_util::Scratchpad;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-dnnl::engine& Engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
 std::string g_last_conv_impl;
-
-// Converts oneDNN's exceptions into Status at creation time; Run() never throws for valid ops.
-template <typename F>
-auto Guard(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const dnnl::error& e) {
-    return Internal(std::string("oneDNN ") + what + ": " + e.what());
-  }
-}
 
 // A primitive with its argument map, executed with new data handles each run.
 struct Bound {
@@ -42,16 +32,9 @@ struct Bound {
   void Execute(dnnl::stream& s) { prim.execute(s, args); }
 };
 
-// Every primitive gets its own scratchpad memory. oneDNN's default ("library" mode, as Debian
-// builds it) keeps one scratchpad per creating thread and shares it between primitives, so an op
-// built on one thread and run on another (a model loaded on the main thread and run by the
-// asynchronous inference thread), or two models run at once, corrupt each other's scratch.
-dnnl::primitive_attr OwnScratchpad(dnnl::primitive_attr attr = {}) {
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
+// Binds the primitive's own scratchpad (dnnl_util::OwnScratchpad says why).
 void BindScratchpad(Bound& b, const memory::desc& scratch) {
-  if (scratch.get_size() > 0) b.args[DNNL_ARG_SCRATCHPAD] = memory(scratch, Engine());
+  if (scratch.get_size() > 0) b.args[DNNL_ARG_SCRATCHPAD] = Scratchpad(scratch);
 }
 
 memory::dims Strided2D(int64_t ld) { return {ld, 1}; }

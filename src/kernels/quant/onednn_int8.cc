@@ -19,6 +19,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/quant/formats.h"
+#include "kernels/onednn/dnnl_util.h"
 #include "kernels/quant/quant_internal.h"
 
 namespace embody::kernels::quant {
@@ -28,11 +29,11 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
+using dnnl_util::Engine;
+using dnnl_util::Guard;
+using dnnl_util::OwnScratchpad;
+using dnnl_util::Scratchpad;
 
-dnnl::engine& Engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 #define EMBODY_X86_FAST __attribute__((target("avx512f,avx512bw,avx512vl,fma,avx2")))
 
@@ -82,30 +83,12 @@ EMBODY_X86_FAST void EpilogueRow(const int32_t* acc, int64_t n, float sa, const 
   for (int64_t j = 0; j < n; ++j) row[j] = std::fma(static_cast<float>(acc[j]), sa * ws[j], b[j]);
 }
 
-// Every primitive owns its scratchpad (as in onednn/ops_onednn.cc): oneDNN's default keeps one
-// per creating thread, shared between primitives, which ops built on one thread and run on
-// another (or two models at once) corrupt.
-dnnl::primitive_attr OwnScratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-memory Scratchpad(const memory::desc& md) { return md.get_size() > 0 ? memory(md, Engine()) : memory(); }
-
-template <typename F>
-auto Guard(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const dnnl::error& e) {
-    return Internal(std::string("oneDNN int8 ") + what + ": " + e.what());
-  }
-}
 
 class OneDnnInt8Linear final : public LinearOp {
  public:
   static Result<std::unique_ptr<LinearOp>> Create(LinearParams p, const PackedWeights& w, const float* bias,
                                                   const QuantOptions& q) {
-    return Guard("linear", [&]() -> Result<std::unique_ptr<LinearOp>> {
+    return Guard("int8 linear", [&]() -> Result<std::unique_ptr<LinearOp>> {
       if (!p.ldx) p.ldx = p.k;
       if (!p.ldy) p.ldy = p.n;
       if (!p.ldr) p.ldr = p.n;
@@ -254,7 +237,7 @@ class OneDnnInt8Conv final : public ConvOp {
  public:
   static Result<std::unique_ptr<ConvOp>> Create(const ConvParams& p, const PackedWeights& w, const float* bias,
                                                 const QuantOptions& q) {
-    return Guard("convolution", [&]() -> Result<std::unique_ptr<ConvOp>> {
+    return Guard("int8 convolution", [&]() -> Result<std::unique_ptr<ConvOp>> {
       auto op = std::unique_ptr<OneDnnInt8Conv>(new OneDnnInt8Conv(p, q));
       op->signed_ = p.plain_src;
       memory::desc src_f32({1, p.in_c, p.in_h, p.in_w}, dt::f32, p.plain_src ? tag::nchw : tag::nChw16c);

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "kernels/onednn/dnnl_util.h"
 #include "kernels/quant/quant_internal.h"
 
 namespace embody::kernels::quant {
@@ -22,11 +23,11 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
+using dnnl_util::Engine;
+using dnnl_util::Guard;
+using dnnl_util::OwnScratchpad;
+using dnnl_util::Scratchpad;
 
-dnnl::engine& Engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 dt DataType(PipelineType t) {
   switch (t) {
@@ -37,29 +38,12 @@ dt DataType(PipelineType t) {
   return dt::undef;
 }
 
-// Every primitive owns its scratchpad (as in onednn/ops_onednn.cc): oneDNN's default keeps one
-// per creating thread, shared between primitives, which ops built on one thread and run on
-// another (or two models at once) corrupt.
-dnnl::primitive_attr OwnScratchpad(dnnl::primitive_attr attr = {}) {
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-memory Scratchpad(const memory::desc& md) { return md.get_size() > 0 ? memory(md, Engine()) : memory(); }
-
-template <typename F>
-auto Guard(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const dnnl::error& e) {
-    return Internal(std::string("oneDNN int8 pipeline ") + what + ": " + e.what());
-  }
-}
 
 class OneDnnPipelineConv final : public PipelineConvOp {
  public:
   static Result<std::unique_ptr<PipelineConvOp>> Create(const PipelineConvParams& pp, const PackedWeights& w,
                                                         const float* bias) {
-    return Guard("convolution", [&]() -> Result<std::unique_ptr<PipelineConvOp>> {
+    return Guard("int8 pipeline convolution", [&]() -> Result<std::unique_ptr<PipelineConvOp>> {
       const ConvParams& p = pp.conv;
       auto op = std::unique_ptr<OneDnnPipelineConv>(new OneDnnPipelineConv(pp));
       const PipelineEpilogue ep = MakePipelineEpilogue(pp, w, bias);
@@ -139,7 +123,7 @@ class OneDnnPipelineConv final : public PipelineConvOp {
 class OneDnnPipelineMaxPool final : public PoolOp {
  public:
   static Result<std::unique_ptr<PoolOp>> Create(const PoolParams& p, PipelineType t) {
-    return Guard("max pool", [&]() -> Result<std::unique_ptr<PoolOp>> {
+    return Guard("int8 pipeline max pool", [&]() -> Result<std::unique_ptr<PoolOp>> {
       auto op = std::unique_ptr<OneDnnPipelineMaxPool>(new OneDnnPipelineMaxPool());
       memory::desc src_md({1, p.channels, p.in_h, p.in_w}, DataType(t), tag::nhwc);
       memory::desc dst_md({1, p.channels, p.out_h(), p.out_w()}, DataType(t), tag::nhwc);
