@@ -4,13 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-// stb_easy_font (Debian's libstb-dev): text as quads, enough for labels without a font library.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#include "stb/stb_easy_font.h"
-#pragma GCC diagnostic pop
+#include "io/canvas.h"
 
 namespace embody::train {
 
@@ -41,35 +35,6 @@ std::string ShortName(const EvalSummary& s) {
   return s.policy + " " + p;
 }
 
-struct Canvas {
-  io::Image& img;
-  void Set(int x, int y, const uint8_t* c) {
-    if (x < 0 || y < 0 || x >= img.width || y >= img.height) return;
-    uint8_t* p = &img.pixels[(static_cast<size_t>(y) * static_cast<size_t>(img.width) + static_cast<size_t>(x)) * 3];
-    p[0] = c[0], p[1] = c[1], p[2] = c[2];
-  }
-  void Rect(int x0, int y0, int x1, int y1, const uint8_t* c) {
-    for (int y = y0; y < y1; ++y)
-      for (int x = x0; x < x1; ++x) Set(x, y, c);
-  }
-  void Text(int x, int y, const std::string& text, int scale, const uint8_t* c) {
-    std::vector<char> vbuf(text.size() * 1024 + 64);
-    unsigned char color[4] = {c[0], c[1], c[2], 255};
-    std::string copy = text;
-    const int quads = stb_easy_font_print(0, 0, copy.data(), color, vbuf.data(), static_cast<int>(vbuf.size()));
-    struct Vertex {
-      float x, y, z;
-      unsigned char c[4];
-    };
-    const auto* v = reinterpret_cast<const Vertex*>(vbuf.data());
-    for (int q = 0; q < quads; ++q) {
-      const Vertex* quad = v + q * 4;
-      const int x0 = static_cast<int>(std::floor(quad[0].x * scale)), y0 = static_cast<int>(std::floor(quad[0].y * scale));
-      const int x1 = static_cast<int>(std::ceil(quad[2].x * scale)), y1 = static_cast<int>(std::ceil(quad[2].y * scale));
-      Rect(x + x0, y + y0, x + x1, y + y1, c);
-    }
-  }
-};
 
 }  // namespace
 
@@ -90,9 +55,9 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
   img.height = height;
   img.width = width;
   img.pixels.assign(static_cast<size_t>(height) * static_cast<size_t>(width) * 3, 255);
-  Canvas c{img};
-  static const uint8_t kBlack[3] = {0, 0, 0}, kGrey[3] = {200, 200, 200};
-  static const uint8_t kColors[3][3] = {{66, 114, 196}, {237, 125, 49}, {90, 160, 90}};  // test, val, global
+  io::Canvas c(img);
+  const io::Rgb kBlack{0, 0, 0}, kGrey{200, 200, 200};
+  const io::Rgb kColors[3] = {{66, 114, 196}, {237, 125, 49}, {90, 160, 90}};  // test, val, global
   const int left = 50, right = width - 20, top = 50, bottom = height - 90;
   c.Text(left, 12, "success rate per checkpoint: test (blue), val (orange), global (green)", 2, kBlack);
   for (int k = 0; k <= 4; ++k) {
