@@ -263,11 +263,7 @@ Result<QuantizeResult> Quantize(const QuantizeRequest& r, const ProgressFn& prog
     EMBODY_ASSIGN_OR_RETURN(result.files, models::WriteQuantizedCheckpoint(r.checkpoint, r.output, type, result.plan,
                                                                            capture, r.static_activations));
   }
-  {
-    std::error_code ec;
-    EMBODY_ASSIGN_OR_RETURN(auto src, io::SafetensorsFile::Open(r.checkpoint + "/model.safetensors"));
-    result.source_model_bytes = static_cast<int64_t>(src->file_bytes());
-  }
+  result.source_model_bytes = result.files.source_model_bytes;
 
   // The written model, loaded back as users will: its errors are the plan's.
   EMBODY_ASSIGN_OR_RETURN(auto written, load(r.output, "", nullptr));

@@ -213,6 +213,7 @@ Result<QuantizeOutput> WriteQuantizedCheckpoint(const std::string& src_dir, cons
   out.model_bytes = static_cast<int64_t>(fs::file_size(out_dir + "/model.safetensors", ec));
   out.quantized_bytes = static_cast<int64_t>(fs::file_size(out_dir + "/quantized.safetensors", ec));
   out.superseded_tensors = static_cast<int64_t>(superseded.size());
+  out.source_model_bytes = static_cast<int64_t>(src->file_bytes());
   return out;
 }
 

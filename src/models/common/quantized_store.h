@@ -67,6 +67,7 @@ class QuantizedStore {
 
 struct QuantizeOutput {
   int64_t model_bytes = 0, quantized_bytes = 0;  // the two safetensors files written
+  int64_t source_model_bytes = 0;                // the source checkpoint's model.safetensors
   int ops_quantized = 0;
   int64_t superseded_tensors = 0;
 };
