@@ -13,12 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler  # embody serve / grpc:// policies (optional)
 )
-# The trainer (src/train, `embody train`): Debian's libtorch 1.13 pulls ~200 packages (~1 GB:
-# OpenCV, Qt, GDAL), so it is opt-in: EMBODY_WITH_TRAIN=1 scripts/setup.sh. Without it CMake
-# builds everything else and skips the trainer and its tests.
-# libopenblas0-pthread: Debian's libtorch calls libblas.so.3, which is netlib's reference BLAS
-# unless OpenBLAS provides it (3.5x faster ACT training steps here).
-if [ "${EMBODY_WITH_TRAIN:-0}" = "1" ]; then PACKAGES+=(libtorch-dev libopenblas0-pthread); fi
+# The trainer (src/train, `embody train`) is opt-in: EMBODY_WITH_TRAIN=1 scripts/setup.sh unpacks
+# libtorch 2.10 from PyPI's torch wheel into .deps/torch (scripts/setup_train.sh, ~500 MB). Without
+# it CMake builds everything else and skips the trainer and its tests.
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -40,3 +37,5 @@ fi
 # LeRobot datasets (src/data): Arrow C++ from PyPI's pyarrow wheel into .deps/arrow, FFmpeg's
 # libraries (libavcodec-dev, libavformat-dev, libavutil-dev, libswscale-dev) from Debian.
 "$(dirname "$0")/setup_data.sh"
+
+if [ "${EMBODY_WITH_TRAIN:-0}" = "1" ]; then "$(dirname "$0")/setup_train.sh"; fi

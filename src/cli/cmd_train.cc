@@ -1,22 +1,22 @@
 // embody train: ACT training on libtorch (issue 8, docs/training.md). Data from a LeRobot dataset
 // (--dataset) or straight from the simulation's scripted expert (--sim-episodes, in memory);
 // checkpoints in LeRobot's layout; --resume after a kill; --select-by success evaluates every
-// checkpoint in the simulation and reports the best next to its validation loss.
+// checkpoint in the simulation (by running `embody eval`, see sibling.h) and reports the best next
+// to its validation loss. Built into embody-train; `embody train` execs it.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
 
+#include "cli/commands.h"
 #include "cli/common.h"
 #include "train/act_trainer.h"
 #include "train/checkpoint_io.h"
 #ifdef EMBODY_HAVE_SIM
 #include "train/sim_episodes.h"
 #endif
-#ifdef EMBODY_HAVE_EVAL
-#include "train/eval/policy_eval.h"
-#endif
+#include "cli/sibling.h"
 #ifdef EMBODY_HAVE_DATA_SOURCE
 #include "train/dataset_source.h"
 #endif
@@ -37,6 +37,38 @@ struct TrainArgs {
   std::string eval_latency = "measured";
   bool eval_async = false;
 };
+
+// Success counts of one `embody eval` run.
+struct CheckpointSuccess {
+  int test_success = 0, test_total = 0, val_success = 0, val_total = 0;
+  static double Rate(int s, int t) { return t > 0 ? static_cast<double>(s) / t : 0.0; }
+  double val() const { return Rate(val_success, val_total); }
+  double global() const { return Rate(test_success + val_success, test_total + val_total); }
+};
+
+// Evaluates a checkpoint in the simulation with `embody eval` (a separate process: sibling.h),
+// which writes `json_path`; its progress goes to our stderr.
+Result<CheckpointSuccess> EvaluateWithEmbody(const TrainArgs& a, const std::string& pretrained_dir,
+                                             const std::string& json_path) {
+  EMBODY_ASSIGN_OR_RETURN(const std::string embody, SiblingExecutable("embody"));
+  std::vector<std::string> args = {"eval", "--policy", pretrained_dir, "--episodes-per-cluster",
+                                   std::to_string(a.eval_per_cluster), "--val-episodes", std::to_string(a.eval_val),
+                                   "--latency", a.eval_latency, "--mode", a.eval_async ? "async" : "sync",
+                                   "--threads", std::to_string(a.o.threads), "-o", json_path};
+  EMBODY_ASSIGN_OR_RETURN(const int code, RunAndWait(embody, args, /*quiet_stdout=*/true));
+  if (code != 0) return Internal("embody eval of " + pretrained_dir + " exited with " + std::to_string(code));
+  EMBODY_ASSIGN_OR_RETURN(io::Json j, io::ReadJsonFile(json_path));
+  CheckpointSuccess s;
+  try {
+    s.test_success = j.at("test").at("success").get<int>();
+    s.test_total = j.at("test").at("episodes").get<int>();
+    s.val_success = j.at("val").at("success").get<int>();
+    s.val_total = j.at("val").at("episodes").get<int>();
+  } catch (const std::exception& e) {
+    return InvalidArgument(json_path + ": " + e.what());
+  }
+  return s;
+}
 
 int RunBench(const TrainArgs& a) {
   train::TrainFeatures f;
@@ -95,22 +127,19 @@ int RunTrain(TrainArgs a) {
     return Fail(Unimplemented("--sim-episodes: this build has no simulation"));
 #endif
   }
-#ifdef EMBODY_HAVE_EVAL
-  std::vector<std::pair<train::CheckpointInfo, train::EvalSummary>> evals;
+  std::vector<std::pair<train::CheckpointInfo, CheckpointSuccess>> evals;
   if (a.select_by == "success") {
+    if (auto e = SiblingExecutable("embody"); !e.ok()) return Fail(e.status());
     a.o.on_checkpoint = [&](const train::CheckpointInfo& info) -> Status {
-      train::EvalOptions eo;
-      eo.per_cluster = a.eval_per_cluster;
-      eo.val_episodes = a.eval_val;
-      eo.latency = a.eval_latency;
-      eo.async = a.eval_async;
-      eo.threads = a.o.threads;
-      EMBODY_ASSIGN_OR_RETURN(train::EvalSummary s, train::EvaluateCheckpoint(info.pretrained_dir, eo));
-      io::Json j = train::SummaryToJson(s);
-      j["step"] = info.step;
-      j["val_l1"] = info.val_l1;
       std::filesystem::create_directories(a.output + "/eval");
-      EMBODY_TRY(io::WriteJsonFile(a.output + "/eval/" + train::StepName(info.step) + ".json", j));
+      const std::string json_path = a.output + "/eval/" + train::StepName(info.step) + ".json";
+      EMBODY_ASSIGN_OR_RETURN(CheckpointSuccess s, EvaluateWithEmbody(a, info.pretrained_dir, json_path));
+      // The eval file gains the step and validation loss, so it stands alone for `embody report`.
+      if (auto j = io::ReadJsonFile(json_path); j.ok()) {
+        (*j)["step"] = info.step;
+        (*j)["val_l1"] = info.val_l1;
+        EMBODY_TRY(io::WriteJsonFile(json_path, *j));
+      }
       std::fprintf(stderr, "checkpoint %lld: val loss %.4f, success test %d/%d val %d/%d global %.2f\n",
                    static_cast<long long>(info.step), info.val_l1, s.test_success, s.test_total, s.val_success,
                    s.val_total, s.global());
@@ -118,9 +147,6 @@ int RunTrain(TrainArgs a) {
       return Status::Ok();
     };
   }
-#else
-  if (a.select_by == "success") return Fail(Unimplemented("--select-by success needs the simulation"));
-#endif
 #ifdef EMBODY_HAVE_SIM
   if (a.sim_val_episodes > 0 && !validation) {
     // Validation loss on the held-out cluster, with seeds far from the training ones.
@@ -155,7 +181,6 @@ int RunTrain(TrainArgs a) {
   io::Json out = {{"first_step", r->first_step}, {"last_step", r->last_step}, {"seconds", r->seconds},
                   {"steps_per_s", r->steps_per_s}, {"data_wait", r->data_wait}, {"final_loss", r->final_loss},
                   {"final_l1", r->final_l1}, {"checkpoints", ckpts}};
-#ifdef EMBODY_HAVE_EVAL
   if (!evals.empty()) {
     // The seed's golden rule: pick by task success (global, then validation), not by loss.
     size_t best = 0, best_loss = 0;
@@ -181,7 +206,6 @@ int RunTrain(TrainArgs a) {
                   static_cast<long long>(evals[best_loss].first.step), evals[best_loss].second.global());
     }
   }
-#endif
   if (a.json) {
     PrintJson(out);
   } else {

@@ -25,9 +25,7 @@ int main(int argc, char** argv) {
 #ifdef EMBODY_HAVE_SERVE
   embody::cli::RegisterServe(app, run);
 #endif
-#ifdef EMBODY_HAVE_TRAIN
-  embody::cli::RegisterTrain(app, run);
-#endif
+  embody::cli::RegisterTrain(app, run);  // runs embody-train (libtorch), when built
 #ifdef EMBODY_HAVE_EVAL
   embody::cli::RegisterEval(app, run);
   embody::cli::RegisterReport(app, run);
