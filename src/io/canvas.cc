@@ -56,4 +56,9 @@ void Canvas::Text(int x, int y, const std::string& text, int scale, Rgb c) {
   }
 }
 
+int Canvas::TextWidth(const std::string& text, int scale) {
+  std::string copy = text;
+  return stb_easy_font_width(copy.data()) * scale;
+}
+
 }  // namespace embody::io

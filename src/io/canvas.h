@@ -25,6 +25,8 @@ class Canvas {
   void Line(int x0, int y0, int x1, int y1, Rgb c);
   // Text with its top-left corner at (x, y); each font pixel is a scale x scale block.
   void Text(int x, int y, const std::string& text, int scale, Rgb c);
+  // Width in pixels that Text() covers for `text` at `scale` (for centring labels).
+  static int TextWidth(const std::string& text, int scale);
 
  private:
   Image& img_;

@@ -59,7 +59,7 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
   const io::Rgb kBlack{0, 0, 0}, kGrey{200, 200, 200};
   const io::Rgb kColors[3] = {{66, 114, 196}, {237, 125, 49}, {90, 160, 90}};  // test, val, global
   const int left = 50, right = width - 20, top = 50, bottom = height - 90;
-  c.Text(left, 12, "success rate per checkpoint: test (blue), val (orange), global (green)", 2, kBlack);
+  c.Text(left, 12, "success rate per row: test (blue), val (orange), global (green)", 2, kBlack);
   for (int k = 0; k <= 4; ++k) {
     const int y = bottom - (bottom - top) * k / 4;
     c.Rect(left, y, right, y + 1, kGrey);
@@ -81,10 +81,12 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
     std::string label = ShortName(s);
     const size_t max_chars = static_cast<size_t>(std::max(4, slot / 6));
     if (label.size() > max_chars) label = label.substr(label.size() - max_chars);
-    c.Text(left + static_cast<int>(i) * slot + 2, bottom + 8, label, 1, kBlack);
-    c.Text(left + static_cast<int>(i) * slot + 2, bottom + 22, s.format + " " + s.mode, 1, kBlack);
-    c.Text(left + static_cast<int>(i) * slot + 2, bottom + 36, Fmt("%.0f ms", s.latency_ms), 1, kBlack);
-    c.Text(left + static_cast<int>(i) * slot + 2, bottom + 50, Fmt("global %.2f", s.global()), 1, kBlack);
+    // Each label centred under its bars.
+    const int centre = left + static_cast<int>(i) * slot + slot / 2;
+    const std::string lines[4] = {label, s.format + " " + s.mode, Fmt("%.0f ms", s.latency_ms),
+                                  Fmt("global %.2f", s.global())};
+    for (int l = 0; l < 4; ++l)
+      c.Text(centre - io::Canvas::TextWidth(lines[l], 1) / 2, bottom + 8 + 14 * l, lines[l], 1, kBlack);
   }
   return img;
 }
