@@ -39,7 +39,17 @@ std::string ShortName(const EvalSummary& s) {
 }  // namespace
 
 std::string FormatReportTable(const std::vector<EvalSummary>& rows) {
-  std::string out = "| Platform | Policy | Format | Execution | Inference latency | Test (20) | Val (10) | Global (30) |\n";
+  // The seed's header names the episode counts; they come from the rows (the first row's, or
+  // "n" when rows differ).
+  auto count = [&](auto total) {
+    for (const EvalSummary& s : rows)
+      if (total(s) != total(rows.front())) return std::string("n");
+    return rows.empty() ? std::string("n") : std::to_string(total(rows.front()));
+  };
+  std::string out = "| Platform | Policy | Format | Execution | Inference latency | Test (" +
+                    count([](const EvalSummary& s) { return s.test_total; }) + ") | Val (" +
+                    count([](const EvalSummary& s) { return s.val_total; }) + ") | Global (" +
+                    count([](const EvalSummary& s) { return s.test_total + s.val_total; }) + ") |\n";
   out += "|---|---|---|---|---|---|---|---|\n";
   for (const EvalSummary& s : rows) {
     out += "| " + s.platform + " | " + ShortName(s) + " | " + s.format + " | " + s.mode + " (" + s.latency_profile +
