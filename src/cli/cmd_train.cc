@@ -241,6 +241,8 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--seed", a->o.seed, "Seed of initialization, sampling and dropout (1000)");
   sub->add_option("--threads", a->o.threads, "libtorch threads (0: all cores)");
   sub->add_option("--workers", a->o.workers, "Batch-loading threads (2)");
+  sub->add_option("--bn-init-frames", a->o.bn_init_frames,
+                  "Set the from-scratch backbone's frozen batch-norm statistics from N frames (64; 0: identity, as LeRobot)");
   sub->add_option("--stop-after", a->o.stop_after, "Stop after N steps in this process (as if killed)");
   sub->add_option("--chunk-size", a->h.chunk_size, "ACT chunk_size (100)");
   sub->add_option("--n-action-steps", a->h.n_action_steps, "ACT n_action_steps (100)");

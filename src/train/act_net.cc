@@ -27,6 +27,11 @@ FrozenBatchNorm2dImpl::FrozenBatchNorm2dImpl(int64_t channels) {
 }
 
 torch::Tensor FrozenBatchNorm2dImpl::forward(const torch::Tensor& x) {
+  if (calibrating) {
+    torch::NoGradGuard no_grad;
+    running_mean.copy_(x.mean({0, 2, 3}));
+    running_var.copy_(x.var({0, 2, 3}, /*unbiased=*/false));
+  }
   const torch::Tensor scale = weight * (running_var + 1e-5).rsqrt();
   const torch::Tensor shift = bias - running_mean * scale;
   return x * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
@@ -344,6 +349,16 @@ ParamGroups MakeParamGroups(torch::nn::Module& policy) {
     g.params[i].push_back(p.value());
   }
   return g;
+}
+
+void CalibrateFrozenBatchNorms(ResNetTrunkImpl& trunk, const torch::Tensor& images) {
+  std::vector<FrozenBatchNorm2dImpl*> norms;
+  for (const auto& m : trunk.modules(/*include_self=*/false))
+    if (auto* bn = m->as<FrozenBatchNorm2dImpl>()) norms.push_back(bn);
+  torch::NoGradGuard no_grad;
+  for (auto* bn : norms) bn->calibrating = true;
+  trunk.forward(images);
+  for (auto* bn : norms) bn->calibrating = false;
 }
 
 }  // namespace embody::train

@@ -19,6 +19,9 @@ namespace embody::train {
 // torchvision's FrozenBatchNorm2d: four buffers, no num_batches_tracked, eps 1e-5.
 struct FrozenBatchNorm2dImpl : torch::nn::Module {
   explicit FrozenBatchNorm2dImpl(int64_t channels);
+  // While set, forward() first stores its input's per-channel mean and variance as the running
+  // statistics (see CalibrateFrozenBatchNorms).
+  bool calibrating = false;
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight, bias, running_mean, running_var;
 };
@@ -153,6 +156,15 @@ TORCH_MODULE(ActPolicy);
 
 // Every parameter and persistent buffer by its state_dict name.
 std::vector<std::pair<std::string, torch::Tensor>> StateDict(torch::nn::Module& m);
+
+// Data-dependent initialisation of the backbone's frozen batch norms, for a trunk trained from
+// scratch. LeRobot starts from ImageNet weights whose FrozenBatchNorm2d buffers hold real
+// statistics; without them (nothing can be downloaded here) every frozen BN is the identity and
+// the un-normalized ResNet trains poorly. This runs the trunk once over `images` ([N, 3, H, W],
+// normalized) and sets each BN's running mean/var to the statistics of its input, in forward
+// order, so each layer sees normalized activations at step 0. Weight and bias stay 1 and 0, the
+// buffers stay frozen afterwards, and the checkpoint format is unchanged (LeRobot loads it).
+void CalibrateFrozenBatchNorms(ResNetTrunkImpl& trunk, const torch::Tensor& images);
 
 // LeRobot's two optimizer parameter groups: everything but model.backbone.*, then the backbone
 // (its own learning rate). Names are returned alongside for the optimizer state file.

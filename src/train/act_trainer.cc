@@ -234,6 +234,29 @@ void PrintProgress(const StepLog& l, bool tty, bool final_line) {
   std::fflush(stderr);
 }
 
+// CalibrateFrozenBatchNorms over `frames` training frames spread evenly over the source (every
+// camera's image counts), so a trunk without pretrained weights starts normalized.
+Status InitBackboneNorms(ActPolicy& policy, const TrainSource& source, int chunk, const Normalization& n,
+                         int64_t frames) {
+  const int64_t total = source.num_frames();
+  const int64_t count = std::min(frames, total);
+  if (count == 0) return Status::Ok();
+  Batch batch;
+  batch.size = static_cast<int>(count);
+  TrainSample s;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t frame = i * total / count;
+    EMBODY_TRY_CTX(source.Get(frame, chunk, &s), "backbone norm init, frame " + std::to_string(frame));
+    batch.images.insert(batch.images.end(), s.images.begin(), s.images.end());
+    batch.state.insert(batch.state.end(), s.state.begin(), s.state.end());
+    batch.actions.insert(batch.actions.end(), s.actions.begin(), s.actions.end());
+    batch.action_is_pad.insert(batch.action_is_pad.end(), s.action_is_pad.begin(), s.action_is_pad.end());
+  }
+  const ActBatch a = MakeBatch(batch, source.features(), chunk, n);
+  CalibrateFrozenBatchNorms(*policy->model->backbone, a.images.flatten(0, 1));
+  return Status::Ok();
+}
+
 // Eval-mode L1 (zero latent, as at inference) over up to `limit` frames of `source`, evenly spaced.
 Result<double> ValidationL1(ActPolicy& policy, const TrainSource& source, int chunk, const Normalization& n,
                             int64_t limit) {
@@ -320,6 +343,8 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
     EMBODY_ASSIGN_OR_RETURN(stats, source.Stats());
   }
   const Normalization norm = MakeNormalization(stats, f);
+  if (resume_dir.empty() && o.init_from.empty() && o.bn_init_frames > 0)
+    EMBODY_TRY(InitBackboneNorms(policy, source, h.chunk_size, norm, o.bn_init_frames));
 
   const ParamGroups pg = MakeParamGroups(*policy);
   AdamW opt({{pg.names[0], pg.params[0], h.optimizer_lr, h.optimizer_weight_decay},

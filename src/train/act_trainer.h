@@ -49,6 +49,10 @@ struct TrainOptions {
   bool progress = true;        // a progress line on stderr
   // Frames of `validation` used for the validation loss at each checkpoint (0: all).
   int64_t val_frames = 512;
+  // Frozen batch norms of a backbone trained from scratch (no --init-from, no --resume):
+  // "data" sets their statistics from this many training frames before step 0
+  // (CalibrateFrozenBatchNorms); 0 keeps LeRobot's identity buffers.
+  int bn_init_frames = 64;
   std::function<void(const StepLog&)> on_log;            // every log_every steps
   std::function<Status(const CheckpointInfo&)> on_checkpoint;  // after each checkpoint is published
 };
