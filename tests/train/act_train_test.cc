@@ -123,6 +123,27 @@ TEST(ActTrain, Sinusoids) {
   EXPECT_NEAR(p[0][259][0][0].item<float>(), 0.957570f, 1e-5);
 }
 
+TEST(ActTrain, FrozenBatchNormsCalibrateToTheirInputs) {
+  torch::manual_seed(3);
+  ResNetTrunk trunk(ActHparams{}.vision_backbone);
+  const torch::Tensor images = torch::randn({4, 3, 64, 96});
+  CalibrateFrozenBatchNorms(*trunk, images);
+  torch::NoGradGuard no_grad;
+  // The stem's BN holds the statistics of conv1's output, and normalizes it.
+  const torch::Tensor c = trunk->conv1(images);
+  EXPECT_TRUE(torch::allclose(trunk->bn1->running_mean, c.mean({0, 2, 3}), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(trunk->bn1->running_var, c.var({0, 2, 3}, false), 1e-4, 1e-5));
+  const torch::Tensor y = trunk->bn1(c);
+  EXPECT_LT(y.mean({0, 2, 3}).abs().max().item<float>(), 1e-4);
+  EXPECT_NEAR(y.var({0, 2, 3}, false).mean().item<float>(), 1.0f, 1e-3);
+  EXPECT_FALSE(trunk->bn1->calibrating);
+  // Deeper norms moved away from the identity too, and stay finite.
+  for (const auto& item : trunk->named_buffers())
+    EXPECT_TRUE(torch::isfinite(item.value()).all().template item<bool>()) << item.key();
+  const torch::Tensor out = trunk(images);
+  EXPECT_TRUE(torch::isfinite(out).all().template item<bool>());
+}
+
 // libtorch 2.x and the runtime's oneDNN interpose on each other's template instances; the trainer's
 // processes must never load the runtime's libdnnl (src/cli/sibling.h).
 TEST(ActTrain, ProcessDoesNotLoadTheRuntimesOneDnn) {
