@@ -11,6 +11,9 @@ TEST(LatencyProfile, Parses) {
   EXPECT_DOUBLE_EQ(ParseLatencyProfile("250ms")->Charge(7), 250);
   EXPECT_DOUBLE_EQ(ParseLatencyProfile("2.5s")->Charge(7), 2500);
   EXPECT_DOUBLE_EQ(ParseLatencyProfile("imx95-act")->Charge(7), 2860);
+  EXPECT_DOUBLE_EQ(ParseLatencyProfile("imx95-act-opt")->Charge(7), 320);
+  EXPECT_DOUBLE_EQ(ParseLatencyProfile("imx95-smolvla")->Charge(7), 29100);
+  EXPECT_DOUBLE_EQ(ParseLatencyProfile("imx95-smolvla-opt")->Charge(7), 6150);
   EXPECT_DOUBLE_EQ(ParseLatencyProfile("measured")->Charge(7), 7);
   EXPECT_DOUBLE_EQ(ParseLatencyProfile("x3")->Charge(7), 21);
   EXPECT_DOUBLE_EQ(ParseLatencyProfile("measured*0.5")->Charge(7), 3.5);
