@@ -70,6 +70,29 @@ Result<CheckpointSuccess> EvaluateWithEmbody(const TrainArgs& a, const std::stri
   return s;
 }
 
+using Evaluated = std::vector<std::pair<train::CheckpointInfo, CheckpointSuccess>>;
+
+// The seed's golden rule: pick by task success (global, then validation), not by loss. Returns
+// (best by success, best by validation loss).
+std::pair<size_t, size_t> SelectCheckpoints(const Evaluated& evals) {
+  size_t best = 0, best_loss = 0;
+  for (size_t i = 1; i < evals.size(); ++i) {
+    const auto& [ci, s] = evals[i];
+    const auto& bs = evals[best].second;
+    if (s.global() > bs.global() || (s.global() == bs.global() && s.val() > bs.val())) best = i;
+    if (ci.val_l1 >= 0 && (evals[best_loss].first.val_l1 < 0 || ci.val_l1 < evals[best_loss].first.val_l1)) best_loss = i;
+  }
+  return {best, best_loss};
+}
+
+io::Json SelectionJson(const Evaluated& evals) {
+  const auto [best, best_loss] = SelectCheckpoints(evals);
+  return {{"by_success", {{"step", evals[best].first.step}, {"dir", evals[best].first.pretrained_dir},
+                          {"global", evals[best].second.global()}, {"val_l1", evals[best].first.val_l1}}},
+          {"by_val_loss", {{"step", evals[best_loss].first.step}, {"dir", evals[best_loss].first.pretrained_dir},
+                           {"global", evals[best_loss].second.global()}, {"val_l1", evals[best_loss].first.val_l1}}}};
+}
+
 int RunBench(const TrainArgs& a) {
   train::TrainFeatures f;
   for (int i = 0; i < a.bench_cameras; ++i) f.cameras.push_back("observation.images.cam" + std::to_string(i));
@@ -127,7 +150,7 @@ int RunTrain(TrainArgs a) {
     return Fail(Unimplemented("--sim-episodes: this build has no simulation"));
 #endif
   }
-  std::vector<std::pair<train::CheckpointInfo, CheckpointSuccess>> evals;
+  Evaluated evals;
   if (a.select_by == "success") {
     if (auto e = SiblingExecutable("embody"); !e.ok()) return Fail(e.status());
     a.o.on_checkpoint = [&](const train::CheckpointInfo& info) -> Status {
@@ -144,7 +167,8 @@ int RunTrain(TrainArgs a) {
                    static_cast<long long>(info.step), info.val_l1, s.test_success, s.test_total, s.val_success,
                    s.val_total, s.global());
       evals.emplace_back(info, s);
-      return Status::Ok();
+      // Rewritten after every evaluation, so a killed run keeps its selection so far.
+      return io::WriteJsonFile(a.output + "/selection.json", SelectionJson(evals));
     };
   }
 #ifdef EMBODY_HAVE_SIM
@@ -182,19 +206,8 @@ int RunTrain(TrainArgs a) {
                   {"steps_per_s", r->steps_per_s}, {"data_wait", r->data_wait}, {"final_loss", r->final_loss},
                   {"final_l1", r->final_l1}, {"checkpoints", ckpts}};
   if (!evals.empty()) {
-    // The seed's golden rule: pick by task success (global, then validation), not by loss.
-    size_t best = 0, best_loss = 0;
-    for (size_t i = 1; i < evals.size(); ++i) {
-      const auto& [ci, s] = evals[i];
-      const auto& [bi, bs] = evals[best];
-      if (s.global() > bs.global() || (s.global() == bs.global() && s.val() > bs.val())) best = i;
-      if (ci.val_l1 >= 0 && (evals[best_loss].first.val_l1 < 0 || ci.val_l1 < evals[best_loss].first.val_l1)) best_loss = i;
-    }
-    io::Json sel = {{"by_success", {{"step", evals[best].first.step}, {"dir", evals[best].first.pretrained_dir},
-                                    {"global", evals[best].second.global()}, {"val_l1", evals[best].first.val_l1}}},
-                    {"by_val_loss", {{"step", evals[best_loss].first.step}, {"global", evals[best_loss].second.global()},
-                                     {"val_l1", evals[best_loss].first.val_l1}}}};
-    (void)io::WriteJsonFile(a.output + "/selection.json", sel);
+    const auto [best, best_loss] = SelectCheckpoints(evals);
+    const io::Json sel = SelectionJson(evals);
     out["selection"] = sel;
     if (!a.json) {
       std::printf("\n| step | val loss (L1) | test | val | global |\n|---|---|---|---|---|\n");
