@@ -68,7 +68,33 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
   io::Canvas c(img);
   const io::Rgb kBlack{0, 0, 0}, kGrey{200, 200, 200};
   const io::Rgb kColors[3] = {{66, 114, 196}, {237, 125, 49}, {90, 160, 90}};  // test, val, global
-  const int left = 50, right = width - 20, top = 50, bottom = height - 90;
+  const int left = 50, right = width - 20, top = 50;
+  const int slot = rows.empty() ? 1 : (right - left) / static_cast<int>(rows.size());
+  // Label lines per row, each fitting its slot: the checkpoint (its tail), the format (a plan is
+  // split at commas when it is too wide), execution, latency and global success.
+  auto fit = [&](std::string t) {
+    while (t.size() > 4 && io::Canvas::TextWidth(t, 1) > slot - 6) t.erase(0, 1);
+    return t;
+  };
+  std::vector<std::vector<std::string>> labels;
+  size_t max_lines = 4;
+  for (const EvalSummary& s : rows) {
+    std::vector<std::string> l = {fit(ShortName(s))};
+    if (io::Canvas::TextWidth(s.format, 1) <= slot - 6) {
+      l.push_back(s.format);
+    } else {
+      size_t from = 0;
+      for (size_t comma; (comma = s.format.find(',', from)) != std::string::npos; from = comma + 1)
+        l.push_back(fit(s.format.substr(from, comma - from)));
+      l.push_back(fit(s.format.substr(from)));
+    }
+    l.push_back(s.mode);
+    l.push_back(Fmt("%.0f ms", s.latency_ms));
+    l.push_back(Fmt("global %.2f", s.global()));
+    max_lines = std::max(max_lines, l.size());
+    labels.push_back(std::move(l));
+  }
+  const int bottom = height - 14 - 14 * static_cast<int>(max_lines);
   c.Text(left, 12, "success rate per row: test (blue), val (orange), global (green)", 2, kBlack);
   for (int k = 0; k <= 4; ++k) {
     const int y = bottom - (bottom - top) * k / 4;
@@ -78,7 +104,6 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
   c.Rect(left, top, left + 1, bottom, kBlack);
   c.Rect(left, bottom, right, bottom + 1, kBlack);
   if (rows.empty()) return img;
-  const int slot = (right - left) / static_cast<int>(rows.size());
   const int bar = std::max(2, std::min(40, slot / 4));
   for (size_t i = 0; i < rows.size(); ++i) {
     const EvalSummary& s = rows[i];
@@ -88,15 +113,12 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
       const int h = static_cast<int>(std::lround(v[k] * (bottom - top)));
       c.Rect(x0 + k * bar, bottom - h, x0 + (k + 1) * bar - 1, bottom, kColors[k]);
     }
-    std::string label = ShortName(s);
-    const size_t max_chars = static_cast<size_t>(std::max(4, slot / 6));
-    if (label.size() > max_chars) label = label.substr(label.size() - max_chars);
-    // Each label centred under its bars.
     const int centre = left + static_cast<int>(i) * slot + slot / 2;
-    const std::string lines[4] = {label, s.format + " " + s.mode, Fmt("%.0f ms", s.latency_ms),
-                                  Fmt("global %.2f", s.global())};
-    for (int l = 0; l < 4; ++l)
-      c.Text(centre - io::Canvas::TextWidth(lines[l], 1) / 2, bottom + 8 + 14 * l, lines[l], 1, kBlack);
+    int y = bottom + 8;
+    for (const std::string& line : labels[i]) {  // centred under the bars
+      c.Text(centre - io::Canvas::TextWidth(line, 1) / 2, y, line, 1, kBlack);
+      y += 14;
+    }
   }
   return img;
 }
