@@ -6,7 +6,9 @@
 # ACT training step (batch 8, 3 cameras 96x128) took 22.7 s there against 1.2 s with torch 2.10
 # (MKL + oneDNN) on the same 2 cores. It also pulls ~200 packages (OpenCV, Qt, GDAL).
 #
-# Only the CPU libraries are kept (libtorch_cpu, libc10, libgomp: ~450 MB). libtorch_cpu.so lists
+# Only the CPU libraries are kept (libtorch_cpu, libc10: ~450 MB). The wheel's libgomp is left out:
+# Debian's GCC 12 libgomp provides every symbol version libtorch_cpu needs (GOMP_4.0, OMP_1.0), and
+# one OpenMP runtime serves both torch and embody's own OpenMP code. libtorch_cpu.so lists
 # libcudart and libcupti as NEEDED even on CPU-only use, so their two small wheels come too and sit
 # where the library's RPATH ($ORIGIN/../../nvidia/...) looks for them.
 # Idempotent: skips the download when the version matches.
@@ -34,7 +36,7 @@ echo "setup_train: downloading torch $TORCH_VERSION (~900 MB; only its C++ libra
 python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 311 --platform "$plat" \
   -d "$tmp" "torch==$TORCH_VERSION"
 unzip -q "$tmp"/torch-*.whl 'torch/include/*' 'torch/share/*' torch/lib/libtorch_cpu.so \
-  torch/lib/libc10.so 'torch/lib/libgomp*' -d "$tmp/x"
+  torch/lib/libc10.so -d "$tmp/x"
 if [ "$plat" = manylinux_2_28_x86_64 ]; then
   python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 311 --platform "$plat" \
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 -d "$tmp" \
