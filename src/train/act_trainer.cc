@@ -241,17 +241,10 @@ Status InitBackboneNorms(ActPolicy& policy, const TrainSource& source, int chunk
   const int64_t total = source.num_frames();
   const int64_t count = std::min(frames, total);
   if (count == 0) return Status::Ok();
+  std::vector<int64_t> spread;
+  for (int64_t i = 0; i < count; ++i) spread.push_back(i * total / count);
   Batch batch;
-  batch.size = static_cast<int>(count);
-  TrainSample s;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t frame = i * total / count;
-    EMBODY_TRY_CTX(source.Get(frame, chunk, &s), "backbone norm init, frame " + std::to_string(frame));
-    batch.images.insert(batch.images.end(), s.images.begin(), s.images.end());
-    batch.state.insert(batch.state.end(), s.state.begin(), s.state.end());
-    batch.actions.insert(batch.actions.end(), s.actions.begin(), s.actions.end());
-    batch.action_is_pad.insert(batch.action_is_pad.end(), s.action_is_pad.begin(), s.action_is_pad.end());
-  }
+  EMBODY_TRY(GatherFrames(source, std::move(spread), chunk, "backbone norm init", &batch));
   const ActBatch a = MakeBatch(batch, source.features(), chunk, n);
   CalibrateFrozenBatchNorms(*policy->model->backbone, a.images.flatten(0, 1));
   return Status::Ok();
@@ -268,20 +261,13 @@ Result<double> ValidationL1(ActPolicy& policy, const TrainSource& source, int ch
   policy->eval();
   double sum = 0;
   int64_t done = 0;
-  TrainSample s;
   const int64_t B = 16;
   while (done < count) {
     const int64_t b = std::min(B, count - done);
+    std::vector<int64_t> spread;
+    for (int64_t i = 0; i < b; ++i) spread.push_back((done + i) * total / count);
     Batch batch;
-    batch.size = static_cast<int>(b);
-    for (int64_t i = 0; i < b; ++i) {
-      const int64_t frame = (done + i) * total / count;
-      EMBODY_TRY_CTX(source.Get(frame, chunk, &s), "validation frame " + std::to_string(frame));
-      batch.images.insert(batch.images.end(), s.images.begin(), s.images.end());
-      batch.state.insert(batch.state.end(), s.state.begin(), s.state.end());
-      batch.actions.insert(batch.actions.end(), s.actions.begin(), s.actions.end());
-      batch.action_is_pad.insert(batch.action_is_pad.end(), s.action_is_pad.begin(), s.action_is_pad.end());
-    }
+    EMBODY_TRY(GatherFrames(source, std::move(spread), chunk, "validation", &batch));
     const ActBatch a = MakeBatch(batch, f, chunk, n);
     const ActOutput o = policy->model(a);
     const torch::Tensor keep = a.action_is_pad.logical_not().unsqueeze(-1);

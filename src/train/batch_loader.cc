@@ -61,12 +61,12 @@ BatchLoader::~BatchLoader() {
   for (std::thread& t : threads_) t.join();
 }
 
-Status BatchLoader::Fill(int64_t step, Batch* b) const {
-  const TrainFeatures& f = source_.features();
-  const int B = options_.batch_size, chunk = options_.chunk;
-  b->step = step;
+Status GatherFrames(const TrainSource& source, std::vector<int64_t> frames, int chunk, const std::string& what,
+                    Batch* b) {
+  const TrainFeatures& f = source.features();
+  const int B = static_cast<int>(frames.size());
   b->size = B;
-  b->frames = BatchFrames(source_.num_frames(), B, options_.seed, step);
+  b->frames = std::move(frames);
   const size_t img = f.cameras.size() * static_cast<size_t>(f.height) * static_cast<size_t>(f.width) * 3;
   b->images.resize(img * static_cast<size_t>(B));
   b->state.resize(static_cast<size_t>(B) * static_cast<size_t>(f.state_dim));
@@ -74,12 +74,11 @@ Status BatchLoader::Fill(int64_t step, Batch* b) const {
   b->action_is_pad.resize(static_cast<size_t>(B) * static_cast<size_t>(chunk));
   TrainSample s;
   for (int i = 0; i < B; ++i) {
-    EMBODY_TRY_CTX(source_.Get(b->frames[static_cast<size_t>(i)], chunk, &s),
-                   "batch " + std::to_string(step) + ", frame " + std::to_string(b->frames[static_cast<size_t>(i)]));
+    const int64_t frame = b->frames[static_cast<size_t>(i)];
+    EMBODY_TRY_CTX(source.Get(frame, chunk, &s), what + ", frame " + std::to_string(frame));
     if (s.images.size() != img || s.state.size() != static_cast<size_t>(f.state_dim) ||
         s.actions.size() != static_cast<size_t>(chunk) * static_cast<size_t>(f.action_dim))
-      return Internal(source_.description() + ": frame " + std::to_string(b->frames[static_cast<size_t>(i)]) +
-                      " has the wrong size");
+      return Internal(source.description() + ": frame " + std::to_string(frame) + " has the wrong size");
     std::copy(s.images.begin(), s.images.end(), b->images.begin() + static_cast<std::ptrdiff_t>(img * i));
     std::copy(s.state.begin(), s.state.end(), b->state.begin() + static_cast<std::ptrdiff_t>(f.state_dim) * i);
     std::copy(s.actions.begin(), s.actions.end(),
@@ -88,6 +87,12 @@ Status BatchLoader::Fill(int64_t step, Batch* b) const {
               b->action_is_pad.begin() + static_cast<std::ptrdiff_t>(chunk) * i);
   }
   return Status::Ok();
+}
+
+Status BatchLoader::Fill(int64_t step, Batch* b) const {
+  b->step = step;
+  return GatherFrames(source_, BatchFrames(source_.num_frames(), options_.batch_size, options_.seed, step),
+                      options_.chunk, "batch " + std::to_string(step), b);
 }
 
 void BatchLoader::Work() {

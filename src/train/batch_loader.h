@@ -30,6 +30,11 @@ struct Batch {
   std::vector<int64_t> frames;         // [B] source frame indices
 };
 
+// Gathers `frames` of `source` (each with its next `chunk` actions) into `b`: size, frames and
+// data; step is left as it is. Errors name `what` and the frame.
+Status GatherFrames(const TrainSource& source, std::vector<int64_t> frames, int chunk, const std::string& what,
+                    Batch* b);
+
 struct LoaderOptions {
   int batch_size = 8;
   int chunk = 100;
