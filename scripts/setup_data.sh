@@ -9,6 +9,7 @@
 # Idempotent: skips apt when the packages are installed, the download when the version matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wheel_prefix.sh
 
 ARROW_VERSION="${ARROW_VERSION:-26.0.0}"
 PREFIX=".deps/arrow"
@@ -26,18 +27,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ -f "$PREFIX/VERSION" ] && [ "$(cat "$PREFIX/VERSION")" = "$ARROW_VERSION" ]; then
-  echo "setup_data: Arrow $ARROW_VERSION already in $PREFIX"
-  exit 0
-fi
+prefix_is_current setup_data "$PREFIX" "$ARROW_VERSION" && exit 0
 
-# The C++ libraries inside do not depend on the Python version; any cp3xx wheel for x86_64 or
-# aarch64 carries the same libarrow/libparquet. Ask pip for one that matches this machine.
-case "$(uname -m)" in
-  x86_64) plat=manylinux_2_28_x86_64 ;;
-  aarch64) plat=manylinux_2_28_aarch64 ;;
-  *) echo "setup_data: no pyarrow wheel for $(uname -m)" >&2; exit 1 ;;
-esac
+plat="$(wheel_platform setup_data)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 311 --platform "$plat" \

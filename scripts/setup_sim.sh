@@ -6,6 +6,7 @@
 # Idempotent. Debian 12 has only libmujoco-dev 2.2.2; we use the wheel for the current API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wheel_prefix.sh
 
 MUJOCO_VERSION="${MUJOCO_VERSION:-4.0.1}"
 PREFIX=".deps/mujoco"
@@ -23,10 +24,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ -f "$PREFIX/VERSION" ] && [ "$(cat "$PREFIX/VERSION")" = "$MUJOCO_VERSION" ]; then
-  echo "setup_sim: MuJoCo $MUJOCO_VERSION already in $PREFIX"
-  exit 0
-fi
+prefix_is_current setup_sim "$PREFIX" "$MUJOCO_VERSION" && exit 0
 
 # The wheel is a zip; we only need libmujoco.so.* and include/. pip download picks the wheel for
 # this interpreter and platform; the C library inside does not depend on the Python version.

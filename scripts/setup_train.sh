@@ -14,20 +14,14 @@
 # Idempotent: skips the download when the version matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wheel_prefix.sh
 
 TORCH_VERSION="${TORCH_VERSION:-2.10.0}"
 CUDA_RT_VERSION="${CUDA_RT_VERSION:-12.8.90}"   # the versions torch 2.10.0's wheel requires
 PREFIX=".deps/torch"
 
-if [ -f "$PREFIX/VERSION" ] && [ "$(cat "$PREFIX/VERSION")" = "$TORCH_VERSION" ]; then
-  echo "setup_train: libtorch $TORCH_VERSION already in $PREFIX"
-  exit 0
-fi
-case "$(uname -m)" in
-  x86_64) plat=manylinux_2_28_x86_64 ;;
-  aarch64) plat=manylinux_2_28_aarch64 ;;
-  *) echo "setup_train: no torch wheel for $(uname -m)" >&2; exit 1 ;;
-esac
+prefix_is_current setup_train "$PREFIX" "$TORCH_VERSION" && exit 0
+plat="$(wheel_platform setup_train)"
 command -v unzip >/dev/null || { echo "setup_train: needs unzip (scripts/setup.sh installs it)" >&2; exit 1; }
 
 tmp="$(mktemp -d)"

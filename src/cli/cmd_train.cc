@@ -13,6 +13,7 @@
 #include "cli/common.h"
 #include "train/act_trainer.h"
 #include "train/checkpoint_io.h"
+#include "train/eval/eval_summary.h"
 #ifdef EMBODY_HAVE_SIM
 #include "train/sim_episodes.h"
 #endif
@@ -38,17 +39,9 @@ struct TrainArgs {
   bool eval_async = false;
 };
 
-// Success counts of one `embody eval` run.
-struct CheckpointSuccess {
-  int test_success = 0, test_total = 0, val_success = 0, val_total = 0;
-  static double Rate(int s, int t) { return t > 0 ? static_cast<double>(s) / t : 0.0; }
-  double val() const { return Rate(val_success, val_total); }
-  double global() const { return Rate(test_success + val_success, test_total + val_total); }
-};
-
 // Evaluates a checkpoint in the simulation with `embody eval` (a separate process: sibling.h),
 // which writes `json_path`; its progress goes to our stderr.
-Result<CheckpointSuccess> EvaluateWithEmbody(const TrainArgs& a, const std::string& pretrained_dir,
+Result<train::EvalSummary> EvaluateWithEmbody(const TrainArgs& a, const std::string& pretrained_dir,
                                              const std::string& json_path) {
   EMBODY_ASSIGN_OR_RETURN(const std::string embody, SiblingExecutable("embody"));
   std::vector<std::string> args = {"eval", "--policy", pretrained_dir, "--episodes-per-cluster",
@@ -58,19 +51,18 @@ Result<CheckpointSuccess> EvaluateWithEmbody(const TrainArgs& a, const std::stri
   EMBODY_ASSIGN_OR_RETURN(const int code, RunAndWait(embody, args, /*quiet_stdout=*/true));
   if (code != 0) return Internal("embody eval of " + pretrained_dir + " exited with " + std::to_string(code));
   EMBODY_ASSIGN_OR_RETURN(io::Json j, io::ReadJsonFile(json_path));
-  CheckpointSuccess s;
-  try {
-    s.test_success = j.at("test").at("success").get<int>();
-    s.test_total = j.at("test").at("episodes").get<int>();
-    s.val_success = j.at("val").at("success").get<int>();
-    s.val_total = j.at("val").at("episodes").get<int>();
-  } catch (const std::exception& e) {
-    return InvalidArgument(json_path + ": " + e.what());
-  }
-  return s;
+  return train::SummaryFromJson(j, json_path);
 }
 
-using Evaluated = std::vector<std::pair<train::CheckpointInfo, CheckpointSuccess>>;
+// A negative validation loss means there was no validation split (--sim-val-episodes 0).
+std::string FormatValLoss(double val_l1) {
+  if (val_l1 < 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", val_l1);
+  return buf;
+}
+
+using Evaluated = std::vector<std::pair<train::CheckpointInfo, train::EvalSummary>>;
 
 // The seed's golden rule: pick by task success (global, then validation), not by loss. Returns
 // (best by success, best by validation loss).
@@ -156,15 +148,15 @@ int RunTrain(TrainArgs a) {
     a.o.on_checkpoint = [&](const train::CheckpointInfo& info) -> Status {
       std::filesystem::create_directories(a.output + "/eval");
       const std::string json_path = a.output + "/eval/" + train::StepName(info.step) + ".json";
-      EMBODY_ASSIGN_OR_RETURN(CheckpointSuccess s, EvaluateWithEmbody(a, info.pretrained_dir, json_path));
+      EMBODY_ASSIGN_OR_RETURN(train::EvalSummary s, EvaluateWithEmbody(a, info.pretrained_dir, json_path));
       // The eval file gains the step and validation loss, so it stands alone for `embody report`.
       if (auto j = io::ReadJsonFile(json_path); j.ok()) {
         (*j)["step"] = info.step;
         (*j)["val_l1"] = info.val_l1;
         EMBODY_TRY(io::WriteJsonFile(json_path, *j));
       }
-      std::fprintf(stderr, "checkpoint %lld: val loss %.4f, success test %d/%d val %d/%d global %.2f\n",
-                   static_cast<long long>(info.step), info.val_l1, s.test_success, s.test_total, s.val_success,
+      std::fprintf(stderr, "checkpoint %lld: val loss %s, success test %d/%d val %d/%d global %.2f\n",
+                   static_cast<long long>(info.step), FormatValLoss(info.val_l1).c_str(), s.test_success, s.test_total, s.val_success,
                    s.val_total, s.global());
       evals.emplace_back(info, s);
       // Rewritten after every evaluation, so a killed run keeps its selection so far.
@@ -212,7 +204,8 @@ int RunTrain(TrainArgs a) {
     if (!a.json) {
       std::printf("\n| step | val loss (L1) | test | val | global |\n|---|---|---|---|---|\n");
       for (const auto& [ci, s] : evals)
-        std::printf("| %lld | %.4f | %d/%d | %d/%d | %.2f |\n", static_cast<long long>(ci.step), ci.val_l1,
+        std::printf("| %lld | %s | %d/%d | %d/%d | %.2f |\n", static_cast<long long>(ci.step),
+                    FormatValLoss(ci.val_l1).c_str(),
                     s.test_success, s.test_total, s.val_success, s.val_total, s.global());
       std::printf("best by success: step %lld (global %.2f); best by validation loss: step %lld (global %.2f)\n",
                   static_cast<long long>(evals[best].first.step), evals[best].second.global(),

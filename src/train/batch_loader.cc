@@ -72,6 +72,7 @@ Status GatherFrames(const TrainSource& source, std::vector<int64_t> frames, int 
   b->state.resize(static_cast<size_t>(B) * static_cast<size_t>(f.state_dim));
   b->actions.resize(static_cast<size_t>(B) * static_cast<size_t>(chunk) * static_cast<size_t>(f.action_dim));
   b->action_is_pad.resize(static_cast<size_t>(B) * static_cast<size_t>(chunk));
+  b->tasks.resize(static_cast<size_t>(B));
   TrainSample s;
   for (int i = 0; i < B; ++i) {
     const int64_t frame = b->frames[static_cast<size_t>(i)];
@@ -85,6 +86,7 @@ Status GatherFrames(const TrainSource& source, std::vector<int64_t> frames, int 
               b->actions.begin() + static_cast<std::ptrdiff_t>(chunk) * f.action_dim * i);
     std::copy(s.action_is_pad.begin(), s.action_is_pad.end(),
               b->action_is_pad.begin() + static_cast<std::ptrdiff_t>(chunk) * i);
+    b->tasks[static_cast<size_t>(i)] = s.task;
   }
   return Status::Ok();
 }

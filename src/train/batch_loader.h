@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct Batch {
   std::vector<float> actions;          // [B][chunk][action_dim]
   std::vector<uint8_t> action_is_pad;  // [B][chunk]
   std::vector<int64_t> frames;         // [B] source frame indices
+  std::vector<std::string> tasks;      // [B] each frame's instruction (may be empty)
 };
 
 // Gathers `frames` of `source` (each with its next `chunk` actions) into `b`: size, frames and

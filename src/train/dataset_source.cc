@@ -81,6 +81,7 @@ Status DatasetSource::Get(int64_t index, int chunk, TrainSample* out) const {
   if (features_.state_dim > 0) out->state = s.values.at("observation.state");
   out->actions = s.values.at("action");
   out->action_is_pad = s.is_pad.at("action_is_pad");
+  out->task = s.task;
   return Status::Ok();
 }
 

@@ -72,6 +72,7 @@ Status MemorySource::Get(int64_t index, int chunk, TrainSample* out) const {
                 sizeof(float) * static_cast<size_t>(ad));
     out->action_is_pad[static_cast<size_t>(k)] = t + k >= e.frames;
   }
+  out->task = e.task;
   return Status::Ok();
 }
 

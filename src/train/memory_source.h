@@ -14,6 +14,7 @@ struct MemoryEpisode {
   std::vector<float> states;    // [frames][state_dim]
   std::vector<float> actions;   // [frames][action_dim]
   int frames = 0;
+  std::string task;  // the instruction every frame of the episode carries
 };
 
 class MemorySource : public TrainSource {

@@ -41,6 +41,7 @@ Result<std::unique_ptr<MemorySource>> GenerateSimEpisodes(const SimEpisodeOption
     const sim::EpisodeSpec spec{o.seed + static_cast<uint64_t>(i), clusters[static_cast<size_t>(i) % clusters.size()],
                                 recovery};
     MemoryEpisode e;
+    e.task = o.task;
     auto sink = [&](const sim::Frame& frame) -> Status {
       for (int c = 0; c < sim::kNumCameras; ++c) {
         const io::Image& img = frame.images[static_cast<size_t>(c)];

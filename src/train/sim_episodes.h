@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "train/memory_source.h"
 
@@ -19,6 +20,7 @@ struct SimEpisodeOptions {
   bool successful_only = true;  // drop the expert's rare failures (LeRobot datasets are curated too)
   int max_attempts_factor = 2;  // give up after episodes * this rollouts
   bool validation_cluster_only = false;  // the held-out cluster only (validation loss)
+  std::string task = "put the tea bag in the mug";  // every episode's instruction (as `embody record --sim`)
 };
 
 // Progress callback: (episodes kept, rollouts run).

@@ -20,6 +20,7 @@ struct TrainSample {
   std::vector<float> state;            // [state_dim], robot units
   std::vector<float> actions;          // [chunk][action_dim], robot units
   std::vector<uint8_t> action_is_pad;  // [chunk]: 1 where the chunk runs past the episode's end
+  std::string task;                    // the episode's instruction (SmolVLA's language input); may be empty
 };
 
 // Per-feature statistics over every frame, as LeRobot's stats (mean, std, min, max, count).

@@ -10,6 +10,7 @@
 #include "io/json_file.h"
 #include "runtime/async/latency_profile.h"
 #include "train/eval/eval_sets.h"
+#include "train/eval/eval_summary.h"
 
 namespace embody::train {
 
@@ -27,34 +28,11 @@ struct EvalOptions {
   std::string tokenizer;            // SmolVLA
 };
 
-struct EvalEpisodeResult {
-  std::string set;
-  int cluster = 0;
-  uint64_t seed = 0;
-  bool success = false;
-  double time_to_success = -1;
-  std::string policy_error;
-};
-
-struct EvalSummary {
-  std::string checkpoint, policy, format, mode, latency_profile, platform;
-  double latency_ms = 0;  // median charged latency per inference (the measured one with "measured")
-  int test_success = 0, test_total = 0, val_success = 0, val_total = 0;
-  std::vector<EvalEpisodeResult> episodes;
-  double rate(int s, int n) const { return n > 0 ? static_cast<double>(s) / n : 0; }
-  double test() const { return rate(test_success, test_total); }
-  double val() const { return rate(val_success, val_total); }
-  double global() const { return rate(test_success + val_success, test_total + val_total); }
-};
-
 // Progress callback: (episodes done, total, the last result).
 using EvalProgress = std::function<void(int, int, const EvalEpisodeResult&)>;
 
 Result<EvalSummary> EvaluateCheckpoint(const std::string& checkpoint, const EvalOptions& options,
                                        const EvalProgress& progress = nullptr);
-
-io::Json SummaryToJson(const EvalSummary& s, bool with_episodes = true);
-Result<EvalSummary> SummaryFromJson(const io::Json& j, const std::string& where);
 
 // "Xeon ... , 2 threads" style description of this machine, for the report's Platform column.
 std::string PlatformName(int threads);

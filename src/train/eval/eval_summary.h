@@ -1,0 +1,39 @@
+// The result of one evaluation run (`embody eval`) and its JSON form: what `embody report` reads
+// and what `embody train --select-by success` compares. Kept apart from policy_eval.h, which pulls
+// in the inference runtime, so that embody-train (libtorch, its own oneDNN: src/cli/sibling.h) can
+// read eval results without linking the runtime.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/json_file.h"
+
+namespace embody::train {
+
+struct EvalEpisodeResult {
+  std::string set;
+  int cluster = 0;
+  uint64_t seed = 0;
+  bool success = false;
+  double time_to_success = -1;
+  std::string policy_error;
+};
+
+struct EvalSummary {
+  std::string checkpoint, policy, format, mode, latency_profile, platform;
+  double latency_ms = 0;  // median charged latency per inference (the measured one with "measured")
+  int test_success = 0, test_total = 0, val_success = 0, val_total = 0;
+  std::vector<EvalEpisodeResult> episodes;
+  double rate(int s, int n) const { return n > 0 ? static_cast<double>(s) / n : 0; }
+  double test() const { return rate(test_success, test_total); }
+  double val() const { return rate(val_success, val_total); }
+  double global() const { return rate(test_success + val_success, test_total + val_total); }
+};
+
+io::Json SummaryToJson(const EvalSummary& s, bool with_episodes = true);
+Result<EvalSummary> SummaryFromJson(const io::Json& j, const std::string& where);
+
+}  // namespace embody::train
