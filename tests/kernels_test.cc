@@ -1,9 +1,12 @@
 // Every oneDNN operator against its scalar reference, over shapes that hit tile edges.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <bit>
 #include <cmath>
 #include <random>
 
+#include "kernels/elementwise.h"
 #include "kernels/ops.h"
 
 namespace embody::kernels {
@@ -121,7 +124,9 @@ TEST(Kernels, AttentionMatchesReference) {
 // bf16 attention (plans below f32): within bfloat16 rounding of the f32 reference; the padding
 // between output rows stays untouched.
 TEST(Kernels, Bf16AttentionIsCloseToReference) {
-  for (auto [heads, hd, sq, sk] : {std::array<int64_t, 4>{8, 64, 100, 902}, {4, 16, 7, 13}, {12, 64, 64, 64}}) {
+  // {2, 32, 601, 1100}: query rows in chunks (201, 201, 199), the last one shorter.
+  for (auto [heads, hd, sq, sk] :
+       {std::array<int64_t, 4>{8, 64, 100, 902}, {4, 16, 7, 13}, {12, 64, 64, 64}, {2, 32, 601, 1100}}) {
     AttentionParams p;
     p.heads = heads;
     p.head_dim = hd;
@@ -144,6 +149,25 @@ TEST(Kernels, Bf16AttentionIsCloseToReference) {
     (*op)->Run(qk.data(), qk.data() + heads * hd, v.data(), o_fast.data());
     EXPECT_LE(RelMaxErr(o_fast, o_ref), 3e-2) << heads << "x" << sq << "x" << sk;
     EXPECT_EQ(o_fast[static_cast<size_t>(heads * hd)], 7.0f);
+  }
+}
+
+// The bf16 attention's fused softmax: each probability within bfloat16 rounding (2^-9 relative)
+// of a double-precision softmax, rows of any length (the 16-lane sums have a scalar tail).
+TEST(Kernels, SoftmaxRowToBf16IsTheRoundedSoftmax) {
+  for (int64_t n : {1, 15, 16, 17, 902}) {
+    auto row = Random(static_cast<size_t>(n), 20, 6.0f);
+    double mx = row[0], sum = 0;
+    for (float v : row) mx = std::max<double>(mx, v);
+    for (float v : row) sum += std::exp(v - mx);
+    std::vector<uint16_t> out(static_cast<size_t>(n));
+    std::vector<float> work = row;
+    SoftmaxRowToBf16(work.data(), n, out.data());
+    for (int64_t j = 0; j < n; ++j) {
+      const double want = std::exp(row[static_cast<size_t>(j)] - mx) / sum;
+      const float got = std::bit_cast<float>(static_cast<uint32_t>(out[static_cast<size_t>(j)]) << 16);
+      EXPECT_NEAR(got, want, want * (1.0 / 256) + 1e-7) << n << " " << j;
+    }
   }
 }
 

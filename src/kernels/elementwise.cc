@@ -111,6 +111,51 @@ void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid) {
   for (int64_t j = valid; j < n; ++j) row[j] = 0.0f;
 }
 
+EMBODY_MULTIVERSION
+static float RowMax(const float* row, int64_t n) {
+  float mx = row[0];
+  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, row[j]);
+  return mx;
+}
+
+// bfloat16 = the upper half of float32 rounded to nearest even (finite inputs only: these are
+// probabilities).
+EMBODY_MULTIVERSION
+static void ScaleToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
+  for (int64_t j = 0; j < n; ++j) {
+    const uint32_t bits = std::bit_cast<uint32_t>(row[j] * scale);
+    out[j] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  }
+}
+
+// exp(row - shift) in place and its sum, in 16 interleaved partial sums: a single running sum
+// is a serial dependency the compiler may not reorder, which kept ExpShiftSum's loop scalar.
+EMBODY_MULTIVERSION
+static float ExpShiftSumWide(float* row, int64_t n, float shift) {
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      const float e = ExpInline(row[j + l] - shift);
+      row[j + l] = e;
+      acc[l] += e;
+    }
+  for (; j < n; ++j) {
+    row[j] = ExpInline(row[j] - shift);
+    acc[0] += row[j];
+  }
+  float sum = 0.0f;
+  for (float a : acc) sum += a;
+  return sum;
+}
+
+void SoftmaxRowToBf16(float* row, int64_t n, uint16_t* out) {
+  if (n <= 0) return;
+  const float inv = 1.0f / ExpShiftSumWide(row, n, RowMax(row, n));
+  ScaleToBf16(row, n, inv, out);
+}
+
 void ApplyRope(float* x, int64_t rows, int64_t heads, int64_t head_dim, int64_t ld, const int32_t* positions, float base) {
   const int64_t half = head_dim / 2;
   // timescale_i = base ** ((2 / d) * i) in float32, as LeRobot computes it.

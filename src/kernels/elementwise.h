@@ -27,6 +27,11 @@ void SiluGate(const float* gate_up, int64_t rows, int64_t inter, float* out);
 // Softmax over the first `valid` entries of row (length n); entries past `valid` become 0.
 void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid);
 
+// Softmax of row (length n) written as bfloat16 (round to nearest even) to out; row is
+// clobbered (it holds the unnormalized exponentials afterwards). The f32 softmax of the bf16
+// attention, fused with its conversion so the probabilities make one pass through memory.
+void SoftmaxRowToBf16(float* row, int64_t n, uint16_t* out);
+
 // LeRobot SmolVLA's apply_rope (HF rotate-half layout, float32): for each row r with position
 // positions[r] and each head h, x[:d/2], x[d/2:] are rotated by theta_i = pos / base^(2i/d).
 void ApplyRope(float* x, int64_t rows, int64_t heads, int64_t head_dim, int64_t ld, const int32_t* positions,

@@ -1,5 +1,8 @@
 #include "kernels/onednn/ops_onednn.h"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -201,10 +204,15 @@ class SgemmGqa final : public GqaAttentionOp {
   std::vector<float> scores_;
 };
 
-// Attention with bfloat16 inputs on all heads at once: Q, K^T, V are reordered from their
-// strided f32 rows into plain bf16 [heads, rows, d] buffers, two batched bf16 matmuls (AMX or
-// AVX512-BF16) accumulate in f32, the softmax runs in f32 between them, and a last reorder
-// writes the strided output. Chosen only for blocks a precision plan runs below f32.
+// Attention with bfloat16 inputs (AMX or AVX512-BF16 matmuls accumulating in f32), for blocks a
+// precision plan runs below f32. Q, K^T and V are reordered once per call from the callers'
+// strided f32 rows into plain bf16 [heads, rows, d] buffers. Then, per head and per chunk of
+// query rows sized so the chunk's f32 scores stay in L2 (about 1 MiB), the scores matmul, the
+// f32 softmax fused with the rounding to bf16 (elementwise.h), and the context matmul run back
+// to back, the context written straight into the caller's strided output. Computing every
+// head's scores at once (26 MB of f32 for ACT's 902 tokens) made the attention memory-bound:
+// the scores matmul wrote at 240 GFLOP/s and the softmax and its separate bf16 reorder each
+// re-read the whole matrix (10.4 ms per ACT encoder layer, 2 threads).
 bool HasBf16Matmul() {
   static const bool has = [] {
     try {
@@ -234,42 +242,66 @@ class Bf16Attention final : public AttentionOp {
       const memory::desc q_f32({h, sq, d}, dt::f32, memory::dims{d, p.ldq, 1});
       const memory::desc kt_f32({h, d, sk}, dt::f32, memory::dims{d, 1, p.ldk});
       const memory::desc v_f32({h, sk, d}, dt::f32, memory::dims{d, p.ldv, 1});
-      const memory::desc o_f32({h, sq, d}, dt::f32, memory::dims{d, p.ldo, 1});
       const memory::desc q_bf({h, sq, d}, dt::bf16, tag::abc), kt_bf({h, d, sk}, dt::bf16, tag::abc),
-          v_bf({h, sk, d}, dt::bf16, tag::abc), s_f32({h, sq, sk}, dt::f32, tag::abc),
-          p_bf({h, sq, sk}, dt::bf16, tag::abc), o_plain({h, sq, d}, dt::f32, tag::abc);
+          v_bf({h, sk, d}, dt::bf16, tag::abc);
       op->q_ = memory(q_f32, Engine(), DNNL_MEMORY_NONE);
       op->k_ = memory(kt_f32, Engine(), DNNL_MEMORY_NONE);
       op->v_ = memory(v_f32, Engine(), DNNL_MEMORY_NONE);
-      op->o_ = memory(o_f32, Engine(), DNNL_MEMORY_NONE);
       op->qb_ = memory(q_bf, Engine());
       op->kb_ = memory(kt_bf, Engine());
       op->vb_ = memory(v_bf, Engine());
-      op->s_ = memory(s_f32, Engine());
-      op->pb_ = memory(p_bf, Engine());
-      op->op_ = memory(o_plain, Engine());
       reorder(op->rq_, q_f32, q_bf, op->q_, op->qb_);
       reorder(op->rk_, kt_f32, kt_bf, op->k_, op->kb_);
       reorder(op->rv_, v_f32, v_bf, op->v_, op->vb_);
-      reorder(op->rp_, s_f32, p_bf, op->s_, op->pb_);
-      reorder(op->ro_, o_plain, o_f32, op->op_, op->o_);
-      dnnl::primitive_attr scaled = OwnScratchpad();
-      scaled.set_output_scales(0, {p.scale});
-      dnnl::matmul::primitive_desc mm1(dnnl::matmul::desc(q_bf, kt_bf, s_f32), scaled, Engine());
-      op->scores_.prim = dnnl::matmul(mm1);
-      op->scores_.args = {{DNNL_ARG_SRC, op->qb_}, {DNNL_ARG_WEIGHTS, op->kb_}, {DNNL_ARG_DST, op->s_}};
-      BindScratchpad(op->scores_, mm1.scratchpad_desc());
-      dnnl::matmul::primitive_desc mm2(dnnl::matmul::desc(p_bf, v_bf, o_plain), OwnScratchpad(), Engine());
-      op->context_.prim = dnnl::matmul(mm2);
-      op->context_.args = {{DNNL_ARG_SRC, op->pb_}, {DNNL_ARG_WEIGHTS, op->vb_}, {DNNL_ARG_DST, op->op_}};
-      BindScratchpad(op->context_, mm2.scratchpad_desc());
-      const memory::desc rows({h * sq, sk}, dt::f32, tag::ab);
-      dnnl::softmax_forward::primitive_desc sm(dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, rows, 1),
-                                               OwnScratchpad(), Engine());
-      const memory scores_rows(rows, Engine(), op->s_.get_data_handle());
-      op->softmax_.prim = dnnl::softmax_forward(sm);
-      op->softmax_.args = {{DNNL_ARG_SRC, scores_rows}, {DNNL_ARG_DST, scores_rows}};
-      BindScratchpad(op->softmax_, sm.scratchpad_desc());
+      // Equal chunks of at most ~1 MiB of f32 scores each; the last may be shorter.
+      const int64_t want = std::clamp<int64_t>((int64_t{1} << 20) / (4 * sk), 16, sq);
+      const int64_t chunks = (sq + want - 1) / want;
+      op->chunk_rows_ = (sq + chunks - 1) / chunks;
+      const int64_t tail = sq - (chunks - 1) * op->chunk_rows_;
+      std::vector<int64_t> shapes = {op->chunk_rows_};
+      if (tail != op->chunk_rows_) shapes.push_back(tail);
+      std::vector<dnnl::matmul::primitive_desc> score_pds, context_pds;
+      for (int64_t rows : shapes) {
+        dnnl::primitive_attr scaled = OwnScratchpad();
+        scaled.set_output_scales(0, {p.scale});
+        score_pds.emplace_back(dnnl::matmul::desc(memory::desc({rows, d}, dt::bf16, tag::ab),
+                                                  memory::desc({d, sk}, dt::bf16, tag::ab),
+                                                  memory::desc({rows, sk}, dt::f32, tag::ab)),
+                               scaled, Engine());
+        context_pds.emplace_back(dnnl::matmul::desc(memory::desc({rows, sk}, dt::bf16, tag::ab),
+                                                    memory::desc({sk, d}, dt::bf16, tag::ab),
+                                                    memory::desc({rows, d}, dt::f32, tag::ab)),
+                                 OwnScratchpad(), Engine());
+      }
+      // Each thread runs whole (head, chunk) tasks with its own buffers, memory objects and
+      // scratchpads; the primitives themselves are shared (oneDNN runs a primitive from several
+      // threads at once when their arguments differ).
+      const int threads = std::max(1, omp_get_max_threads());
+      for (int t = 0; t < threads; ++t) {
+        auto w = std::make_unique<Worker>();
+        w->scores.resize(static_cast<size_t>(op->chunk_rows_ * sk));
+        w->probs.resize(static_cast<size_t>(op->chunk_rows_ * sk));
+        w->context.resize(static_cast<size_t>(op->chunk_rows_ * d));
+        for (size_t i = 0; i < shapes.size(); ++i) {
+          Chunk c;
+          c.rows = shapes[i];
+          const auto& mm1 = score_pds[i];
+          const auto& mm2 = context_pds[i];
+          c.q = memory(mm1.src_desc(), Engine(), DNNL_MEMORY_NONE);
+          c.k = memory(mm1.weights_desc(), Engine(), DNNL_MEMORY_NONE);
+          c.v = memory(mm2.weights_desc(), Engine(), DNNL_MEMORY_NONE);
+          const memory s(mm1.dst_desc(), Engine(), w->scores.data()), pr(mm2.src_desc(), Engine(), w->probs.data()),
+              o(mm2.dst_desc(), Engine(), w->context.data());
+          c.scores.prim = dnnl::matmul(mm1);
+          c.scores.args = {{DNNL_ARG_SRC, c.q}, {DNNL_ARG_WEIGHTS, c.k}, {DNNL_ARG_DST, s}};
+          BindScratchpad(c.scores, mm1.scratchpad_desc());
+          c.context.prim = dnnl::matmul(mm2);
+          c.context.args = {{DNNL_ARG_SRC, pr}, {DNNL_ARG_WEIGHTS, c.v}, {DNNL_ARG_DST, o}};
+          BindScratchpad(c.context, mm2.scratchpad_desc());
+          w->chunks.push_back(std::move(c));
+        }
+        op->workers_.push_back(std::move(w));
+      }
       return std::unique_ptr<AttentionOp>(std::move(op));
     });
   }
@@ -277,17 +309,56 @@ class Bf16Attention final : public AttentionOp {
     q_.set_data_handle(const_cast<float*>(q));
     k_.set_data_handle(const_cast<float*>(k));
     v_.set_data_handle(const_cast<float*>(v));
-    o_.set_data_handle(out);
-    for (Bound* b : {&rq_, &rk_, &rv_, &scores_, &softmax_, &rp_, &context_, &ro_}) b->Execute(stream_);
+    for (Bound* b : {&rq_, &rk_, &rv_}) b->Execute(stream_);
     stream_.wait();
+    const int64_t chunks = (p_.sq + chunk_rows_ - 1) / chunk_rows_, tasks = p_.heads * chunks;
+    const int threads = static_cast<int>(std::min<int64_t>(
+        tasks, std::min<int64_t>(static_cast<int64_t>(workers_.size()), std::max(1, omp_get_max_threads()))));
+#pragma omp parallel num_threads(threads)
+    {
+      Worker& w = *workers_[static_cast<size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t t = 0; t < tasks; ++t) RunTask(w, t / chunks, (t % chunks) * chunk_rows_, out);
+    }
   }
 
  private:
+  struct Chunk {
+    int64_t rows = 0;
+    memory q, k, v;
+    Bound scores, context;
+  };
+  struct Worker {
+    dnnl::stream stream{Engine()};
+    std::vector<float> scores, context;
+    std::vector<uint16_t> probs;
+    std::vector<Chunk> chunks;  // the full chunk, then the shorter last one if any
+  };
+
+  // Query rows [r0, r0 + chunk) of head h: scores, softmax to bf16, context into out.
+  void RunTask(Worker& w, int64_t h, int64_t r0, float* out) const {
+    const int64_t d = p_.head_dim, sq = p_.sq, sk = p_.sk;
+    const int64_t rows = std::min(chunk_rows_, sq - r0);
+    Chunk& c = rows == w.chunks.front().rows ? w.chunks.front() : w.chunks.back();
+    c.q.set_data_handle(static_cast<uint16_t*>(qb_.get_data_handle()) + (h * sq + r0) * d);
+    c.k.set_data_handle(static_cast<uint16_t*>(kb_.get_data_handle()) + h * d * sk);
+    c.v.set_data_handle(static_cast<uint16_t*>(vb_.get_data_handle()) + h * sk * d);
+    c.scores.Execute(w.stream);
+    w.stream.wait();
+    for (int64_t i = 0; i < rows; ++i) SoftmaxRowToBf16(w.scores.data() + i * sk, sk, w.probs.data() + i * sk);
+    c.context.Execute(w.stream);
+    w.stream.wait();
+    for (int64_t i = 0; i < rows; ++i)
+      std::memcpy(out + (r0 + i) * p_.ldo + h * d, w.context.data() + i * d, static_cast<size_t>(d) * sizeof(float));
+  }
+
   explicit Bf16Attention(const AttentionParams& p) : p_(p), stream_(Engine()) {}
   AttentionParams p_;
   dnnl::stream stream_;
-  memory q_, k_, v_, o_, qb_, kb_, vb_, s_, pb_, op_;
-  Bound rq_, rk_, rv_, rp_, ro_, scores_, softmax_, context_;
+  memory q_, k_, v_, qb_, kb_, vb_;
+  Bound rq_, rk_, rv_;
+  int64_t chunk_rows_ = 0;
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 // Attention per head with oneDNN's sgemm (any leading dimension, no primitive to build), and
