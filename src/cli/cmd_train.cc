@@ -1,4 +1,4 @@
-// embody train: ACT training on libtorch (issue 8, docs/training.md). Data from a LeRobot dataset
+// embody train: ACT and SmolVLA training on libtorch (issue 8, docs/training.md). Data from a LeRobot dataset
 // (--dataset) or straight from the simulation's scripted expert (--sim-episodes, in memory);
 // checkpoints in LeRobot's layout; --resume after a kill; --select-by success evaluates every
 // checkpoint in the simulation (by running `embody eval`, see sibling.h) and reports the best next
@@ -7,13 +7,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "train/act_trainer.h"
 #include "train/checkpoint_io.h"
 #include "train/eval/eval_summary.h"
+#include "train/smolvla_trainer.h"
 #ifdef EMBODY_HAVE_SIM
 #include "train/sim_episodes.h"
 #endif
@@ -31,6 +34,14 @@ struct TrainArgs {
   int sim_episodes = 0, sim_val_episodes = 0, sim_height = 96, sim_width = 128;
   uint64_t sim_seed = 0;
   train::ActHparams h;
+  train::SmolVlaHparams sh;
+  // Options both policies have, with per-policy defaults (ACT: 100/100/1e-5/1e-4, SmolVLA:
+  // 50/50/1e-4/1e-10): only what is given overrides them.
+  std::optional<int> chunk_size, n_action_steps;
+  std::optional<double> lr, weight_decay;
+  std::string vlm = "small", tokenizer_dir = train::kDefaultTokenizerDir, siglip_position_ids = "exact";
+  std::optional<int> num_vlm_layers;
+  std::vector<std::string> misplaced;  // options of the other policy that were given
   train::TrainOptions o;
   bool json = false, bench = false;
   int bench_cameras = 3, bench_height = 480, bench_width = 640, bench_steps = 3;
@@ -91,6 +102,22 @@ int RunBench(const TrainArgs& a) {
   f.height = a.bench_height;
   f.width = a.bench_width;
   f.state_dim = f.action_dim = 6;
+  if (a.policy == "smolvla") {
+    auto t = train::BenchSmolVlaTrainStep(a.sh, f, a.tokenizer_dir, a.o.batch_size, a.bench_steps, a.o.threads);
+    if (!t.ok()) return Fail(t.status());
+    const int size = a.sh.vlm.vision.image_size;
+    if (a.json) {
+      PrintJson({{"policy", "smolvla"}, {"vlm", a.vlm}, {"batch_size", a.o.batch_size}, {"cameras", a.bench_cameras},
+                 {"image_size", size}, {"chunk_size", a.sh.chunk_size}, {"seconds_per_step", *t},
+                 {"steps_per_s", 1.0 / *t}, {"threads", a.o.threads}});
+    } else {
+      std::printf("SmolVLA training step (forward + backward + AdamW), backbone %s, batch %d, %d cameras at %dx%d, "
+                  "chunk %d: %.3f s/step = %.3f steps/s (median of %d)\n",
+                  a.vlm.c_str(), a.o.batch_size, a.bench_cameras, size, size, a.sh.chunk_size, *t, 1.0 / *t,
+                  a.bench_steps);
+    }
+    return 0;
+  }
   auto t = train::BenchTrainStep(a.h, f, a.o.batch_size, a.bench_steps, a.o.threads);
   if (!t.ok()) return Fail(t.status());
   const double sps = 1.0 / *t;
@@ -106,9 +133,37 @@ int RunBench(const TrainArgs& a) {
   return 0;
 }
 
+// Applies the shared options to the chosen policy's hyper-parameters; errors name a wrong policy or
+// an option of the other policy.
+Status ResolvePolicy(TrainArgs& a) {
+  if (a.policy != "act" && a.policy != "smolvla")
+    return InvalidArgument("embody train --policy '" + a.policy + "': act or smolvla");
+  if (!a.misplaced.empty()) {
+    std::string names;
+    for (const std::string& n : a.misplaced) names += (names.empty() ? "" : ", ") + n;
+    return InvalidArgument("embody train --policy " + a.policy + ": " + names + " belong(s) to the other policy");
+  }
+  if (a.policy == "act") {
+    if (a.chunk_size) a.h.chunk_size = *a.chunk_size;
+    if (a.n_action_steps) a.h.n_action_steps = *a.n_action_steps;
+    if (a.lr) a.h.optimizer_lr = *a.lr;
+    if (a.weight_decay) a.h.optimizer_weight_decay = *a.weight_decay;
+    return Status::Ok();
+  }
+  EMBODY_ASSIGN_OR_RETURN(a.sh.vlm, train::VlmPreset(a.vlm));
+  a.sh.num_vlm_layers = a.num_vlm_layers ? *a.num_vlm_layers : a.vlm == "base" ? 16 : a.sh.vlm.text.layers;
+  if (a.chunk_size) a.sh.chunk_size = *a.chunk_size;
+  a.sh.n_action_steps = a.n_action_steps ? *a.n_action_steps : a.sh.chunk_size;
+  if (a.lr) a.sh.optimizer_lr = *a.lr;
+  if (a.weight_decay) a.sh.optimizer_weight_decay = *a.weight_decay;
+  if (a.siglip_position_ids != "exact" && a.siglip_position_ids != "transformers-fp32")
+    return InvalidArgument("--siglip-position-ids '" + a.siglip_position_ids + "': exact or transformers-fp32");
+  a.sh.transformers_fp32_position_ids = a.siglip_position_ids == "transformers-fp32";
+  return Status::Ok();
+}
+
 int RunTrain(TrainArgs a) {
-  if (a.policy != "act")
-    return Fail(Unimplemented("embody train --policy " + a.policy + ": only act trains here so far (SmolVLA: docs/training.md)"));
+  if (Status st = ResolvePolicy(a); !st.ok()) return Fail(st);
   if (a.bench) return RunBench(a);
   if (a.output.empty()) return Fail(InvalidArgument("--output is required"));
   if (a.dataset.empty() == (a.sim_episodes == 0))
@@ -186,11 +241,13 @@ int RunTrain(TrainArgs a) {
   a.o.output = a.output;
   a.o.init_from = a.init_from;
   if (!a.json)
-    std::printf("training ACT on %s: %lld frames, %d episodes, %zu cameras %dx%d -> %s\n", source->description().c_str(),
+    std::printf("training %s on %s: %lld frames, %d episodes, %zu cameras %dx%d -> %s\n",
+                a.policy == "act" ? "ACT" : "SmolVLA", source->description().c_str(),
                 static_cast<long long>(source->num_frames()), source->num_episodes(), source->features().cameras.size(),
                 source->features().height, source->features().width, a.output.c_str());
   std::fflush(stdout);
-  auto r = train::TrainAct(*source, a.h, a.o, validation.get());
+  auto r = a.policy == "act" ? train::TrainAct(*source, a.h, a.o, validation.get())
+                             : train::TrainSmolVla(*source, a.sh, a.o, a.tokenizer_dir, validation.get());
   if (!r.ok()) return Fail(r.status());
   io::Json ckpts = io::Json::array();
   for (const auto& c : r->checkpoints) ckpts.push_back({{"step", c.step}, {"dir", c.pretrained_dir}, {"val_l1", c.val_l1}});
@@ -229,8 +286,8 @@ int RunTrain(TrainArgs a) {
 
 void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   auto a = std::make_shared<TrainArgs>();
-  auto* sub = app.add_subcommand("train", "Train a policy (ACT) with libtorch; LeRobot checkpoint layout");
-  sub->add_option("--policy", a->policy, "act (smolvla: not yet)");
+  auto* sub = app.add_subcommand("train", "Train a policy (ACT or SmolVLA) with libtorch; LeRobot checkpoint layout");
+  sub->add_option("--policy", a->policy, "act or smolvla");
   sub->add_option("--dataset", a->dataset, "LeRobot dataset folder (v3.0 or v2.1)");
   sub->add_option("--sim-episodes", a->sim_episodes, "Train on N scripted-expert episodes generated in memory");
   sub->add_option("--sim-height", a->sim_height, "Image height of --sim-episodes");
@@ -247,25 +304,44 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--seed", a->o.seed, "Seed of initialization, sampling and dropout (1000)");
   sub->add_option("--threads", a->o.threads, "libtorch threads (0: all cores)");
   sub->add_option("--workers", a->o.workers, "Batch-loading threads (2)");
-  sub->add_option("--bn-init-frames", a->o.bn_init_frames,
-                  "Set the from-scratch backbone's frozen batch-norm statistics from N frames (64; 0: identity, as LeRobot)");
   sub->add_option("--stop-after", a->o.stop_after, "Stop after N steps in this process (as if killed)");
-  sub->add_option("--chunk-size", a->h.chunk_size, "ACT chunk_size (100)");
-  sub->add_option("--n-action-steps", a->h.n_action_steps, "ACT n_action_steps (100)");
-  sub->add_option("--dim-model", a->h.dim_model, "ACT dim_model (512)");
-  sub->add_option("--n-heads", a->h.n_heads, "ACT n_heads (8)");
-  sub->add_option("--dim-feedforward", a->h.dim_feedforward, "ACT dim_feedforward (3200)");
-  sub->add_option("--n-encoder-layers", a->h.n_encoder_layers, "ACT n_encoder_layers (4)");
-  sub->add_option("--n-decoder-layers", a->h.n_decoder_layers, "ACT n_decoder_layers (1)");
-  sub->add_option("--n-vae-encoder-layers", a->h.n_vae_encoder_layers, "ACT n_vae_encoder_layers (4)");
-  sub->add_option("--latent-dim", a->h.latent_dim, "ACT latent_dim (32)");
-  sub->add_flag("--pre-norm", a->h.pre_norm, "Pre-norm transformer layers");
-  sub->add_option("--activation", a->h.feedforward_activation, "relu or gelu");
-  sub->add_option("--dropout", a->h.dropout, "Dropout (0.1)");
-  sub->add_option("--kl-weight", a->h.kl_weight, "KL weight (10)");
-  sub->add_option("--lr", a->h.optimizer_lr, "AdamW learning rate (1e-5)");
-  sub->add_option("--lr-backbone", a->h.optimizer_lr_backbone, "Backbone learning rate (1e-5)");
-  sub->add_option("--weight-decay", a->h.optimizer_weight_decay, "AdamW weight decay (1e-4)");
+  sub->add_option("--chunk-size", a->chunk_size, "chunk_size (ACT 100, SmolVLA 50)");
+  sub->add_option("--n-action-steps", a->n_action_steps, "n_action_steps (ACT 100, SmolVLA: chunk_size)");
+  sub->add_option("--lr", a->lr, "AdamW learning rate (ACT 1e-5, SmolVLA 1e-4 peak of the cosine schedule)");
+  sub->add_option("--weight-decay", a->weight_decay, "AdamW weight decay (ACT 1e-4, SmolVLA 1e-10)");
+  std::vector<CLI::Option*> act_only = {
+      sub->add_option("--bn-init-frames", a->o.bn_init_frames,
+                      "ACT: set the from-scratch backbone's frozen batch-norm statistics from N frames (64; 0: identity, as LeRobot)"),
+      sub->add_option("--dim-model", a->h.dim_model, "ACT dim_model (512)"),
+      sub->add_option("--n-heads", a->h.n_heads, "ACT n_heads (8)"),
+      sub->add_option("--dim-feedforward", a->h.dim_feedforward, "ACT dim_feedforward (3200)"),
+      sub->add_option("--n-encoder-layers", a->h.n_encoder_layers, "ACT n_encoder_layers (4)"),
+      sub->add_option("--n-decoder-layers", a->h.n_decoder_layers, "ACT n_decoder_layers (1)"),
+      sub->add_option("--n-vae-encoder-layers", a->h.n_vae_encoder_layers, "ACT n_vae_encoder_layers (4)"),
+      sub->add_option("--latent-dim", a->h.latent_dim, "ACT latent_dim (32)"),
+      sub->add_flag("--pre-norm", a->h.pre_norm, "ACT: pre-norm transformer layers"),
+      sub->add_option("--activation", a->h.feedforward_activation, "ACT: relu or gelu"),
+      sub->add_option("--dropout", a->h.dropout, "ACT dropout (0.1)"),
+      sub->add_option("--kl-weight", a->h.kl_weight, "ACT KL weight (10)"),
+      sub->add_option("--lr-backbone", a->h.optimizer_lr_backbone, "ACT backbone learning rate (1e-5)")};
+  std::vector<CLI::Option*> smolvla_only = {
+      sub->add_option("--vlm", a->vlm, "SmolVLA backbone: small (default; trains from scratch on a CPU), tiny, or base "
+                                       "(SmolVLM2-500M's dimensions)"),
+      sub->add_option("--num-vlm-layers", a->num_vlm_layers, "SmolVLA num_vlm_layers (the backbone's, 16 for base)"),
+      sub->add_option("--num-steps", a->sh.num_steps, "SmolVLA Euler steps at inference (10)"),
+      sub->add_option("--expert-width-multiplier", a->sh.expert_width_multiplier, "SmolVLA expert width (0.75)"),
+      sub->add_option("--freeze-vision-encoder", a->sh.freeze_vision_encoder, "SmolVLA freeze_vision_encoder (true)"),
+      sub->add_option("--train-expert-only", a->sh.train_expert_only, "SmolVLA train_expert_only (true)"),
+      sub->add_option("--train-state-proj", a->sh.train_state_proj, "SmolVLA train_state_proj (true)"),
+      sub->add_option("--warmup-steps", a->sh.scheduler_warmup_steps, "SmolVLA scheduler_warmup_steps (1000)"),
+      sub->add_option("--decay-steps", a->sh.scheduler_decay_steps, "SmolVLA scheduler_decay_steps (30000)"),
+      sub->add_option("--decay-lr", a->sh.scheduler_decay_lr, "SmolVLA scheduler_decay_lr (2.5e-6)"),
+      sub->add_option("--mask-padded-actions", a->sh.mask_padded_actions,
+                      "SmolVLA: zero the loss past an episode's end (true; false = LeRobot 0.4.4's effective loss)"),
+      sub->add_option("--siglip-position-ids", a->siglip_position_ids, "SmolVLA: exact or transformers-fp32"),
+      sub->add_option("--task", a->sh.default_task, "SmolVLA: instruction for frames without one"),
+      sub->add_option("--tokenizer-dir", a->tokenizer_dir,
+                      std::string("SmolVLA: SmolVLM2 tokenizer folder (") + train::kDefaultTokenizerDir + ")")};
   sub->add_option("--select-by", a->select_by, "success: evaluate each checkpoint in the sim, report the best");
   sub->add_option("--eval-episodes-per-cluster", a->eval_per_cluster, "--select-by: test positions per training cluster (2)");
   sub->add_option("--eval-val-episodes", a->eval_val, "--select-by: held-out cluster positions (10)");
@@ -277,7 +353,11 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--bench-width", a->bench_width, "--bench: image width (640)");
   sub->add_option("--bench-steps", a->bench_steps, "--bench: timed steps (3)");
   sub->add_flag("--json", a->json, "Machine-readable output (JSON lines while training)");
-  sub->callback([&run, a] { run = [a] { return RunTrain(*a); }; });
+  sub->callback([&run, a, act_only, smolvla_only] {
+    for (CLI::Option* opt : a->policy == "smolvla" ? act_only : a->policy == "act" ? smolvla_only : std::vector<CLI::Option*>{})
+      if (opt->count() > 0) a->misplaced.push_back(opt->get_name());
+    run = [a] { return RunTrain(*a); };
+  });
 }
 
 }  // namespace embody::cli

@@ -333,13 +333,6 @@ ActLoss ActPolicyImpl::Loss(const ActBatch& b) {
   return r;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> StateDict(torch::nn::Module& m) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : m.named_parameters(true)) out.emplace_back(p.key(), p.value());
-  for (const auto& p : m.named_buffers(true)) out.emplace_back(p.key(), p.value());
-  return out;
-}
-
 ParamGroups MakeParamGroups(torch::nn::Module& policy) {
   ParamGroups g;
   for (const auto& p : policy.named_parameters(true)) {

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "train/act_hparams.h"
+#include "train/torch_tensors.h"
 
 namespace embody::train {
 
@@ -153,9 +154,6 @@ struct ActPolicyImpl : torch::nn::Module {
   ActNet model{nullptr};
 };
 TORCH_MODULE(ActPolicy);
-
-// Every parameter and persistent buffer by its state_dict name.
-std::vector<std::pair<std::string, torch::Tensor>> StateDict(torch::nn::Module& m);
 
 // Data-dependent initialisation of the backbone's frozen batch norms, for a trunk trained from
 // scratch. LeRobot starts from ImageNet weights whose FrozenBatchNorm2d buffers hold real

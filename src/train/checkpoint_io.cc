@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kPreFile = "policy_preprocessor_step_3_normalizer_processor.safetensors";
 constexpr const char* kPostFile = "policy_postprocessor_step_0_unnormalizer_processor.safetensors";
 
 Tensor Vec(const std::vector<float>& v) {
@@ -28,7 +27,14 @@ Tensor Vec(const std::vector<float>& v) {
 
 io::Json Feature(const char* type, std::vector<int64_t> shape) { return {{"type", type}, {"shape", shape}}; }
 
-io::Json NormalizerStep(const char* registry, const TrainFeatures& f, bool inputs, const std::string& file) {
+// ACT's preprocessor has the normalizer as step 3; SmolVLA's as step 5 (after its newline and
+// tokenizer steps): LeRobot names the state file after the step's index.
+std::string PreFile(bool smolvla) {
+  return std::string("policy_preprocessor_step_") + (smolvla ? "5" : "3") + "_normalizer_processor.safetensors";
+}
+
+io::Json NormalizerStep(const char* registry, const TrainFeatures& f, bool inputs, const std::string& file,
+                        bool smolvla) {
   io::Json features = io::Json::object();
   if (inputs) {
     if (f.state_dim > 0) features["observation.state"] = Feature("STATE", {f.state_dim});
@@ -37,7 +43,8 @@ io::Json NormalizerStep(const char* registry, const TrainFeatures& f, bool input
   features["action"] = Feature("ACTION", {f.action_dim});
   return {{"registry_name", registry},
           {"config", {{"eps", 1e-8}, {"features", features},
-                      {"norm_map", {{"VISUAL", "MEAN_STD"}, {"STATE", "MEAN_STD"}, {"ACTION", "MEAN_STD"}}}}},
+                      {"norm_map", {{"VISUAL", smolvla ? "IDENTITY" : "MEAN_STD"}, {"STATE", "MEAN_STD"},
+                                    {"ACTION", "MEAN_STD"}}}}},
           {"state_file", file}};
 }
 
@@ -73,8 +80,10 @@ Status WritePretrainedModel(const std::string& dir, const io::Json& config, cons
     for (const auto& [name, t] : weights) w.Add(name, t);
     EMBODY_TRY(w.Write(dir + "/model.safetensors"));
   }
-  // Every stat LeRobot stores for a low-dimensional feature, and ImageNet's mean/std per camera
-  // ([3,1,1], as LeRobot's use_imagenet_stats writes them).
+  const bool smolvla = config.value("type", std::string()) == "smolvla";
+  const std::string pre_file = PreFile(smolvla);
+  // Every stat LeRobot stores for a low-dimensional feature, and (ACT, use_imagenet_stats)
+  // ImageNet's mean/std per camera ([3,1,1]); SmolVLA's images are not normalized (IDENTITY).
   std::vector<std::pair<std::string, Tensor>> s;
   for (const auto& [key, st] : stats) {
     s.emplace_back(key + ".mean", Vec(st.mean));
@@ -86,7 +95,7 @@ Status WritePretrainedModel(const std::string& dir, const io::Json& config, cons
     s.emplace_back(key + ".count", count);
   }
   const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-  for (const std::string& cam : f.cameras) {
+  for (const std::string& cam : smolvla ? std::vector<std::string>{} : f.cameras) {
     Tensor m = Tensor::Empty(DType::kF32, {3, 1, 1}), d = Tensor::Empty(DType::kF32, {3, 1, 1});
     for (int i = 0; i < 3; ++i) {
       m.data<float>()[i] = mean[i];
@@ -95,20 +104,28 @@ Status WritePretrainedModel(const std::string& dir, const io::Json& config, cons
     s.emplace_back(cam + ".mean", m);
     s.emplace_back(cam + ".std", d);
   }
-  for (const char* file : {kPreFile, kPostFile}) {
+  for (const std::string& file : {pre_file, std::string(kPostFile)}) {
     io::SafetensorsWriter w;
     for (const auto& [name, t] : s) w.Add(name, t);
     EMBODY_TRY(w.Write(dir + "/" + file));
   }
   const io::Json device = {{"registry_name", "device_processor"}, {"config", {{"device", "cpu"}, {"float_dtype", nullptr}}}};
-  const io::Json pre = {
-      {"name", "policy_preprocessor"},
-      {"steps", {{{"registry_name", "rename_observations_processor"}, {"config", {{"rename_map", io::Json::object()}}}},
-                 {{"registry_name", "to_batch_processor"}, {"config", io::Json::object()}},
-                 device,
-                 NormalizerStep("normalizer_processor", f, true, kPreFile)}}};
+  io::Json pre_steps = {{{"registry_name", "rename_observations_processor"}, {"config", {{"rename_map", io::Json::object()}}}},
+                        {{"registry_name", "to_batch_processor"}, {"config", io::Json::object()}}};
+  if (smolvla) {
+    pre_steps.push_back({{"registry_name", "smolvla_new_line_processor"}, {"config", io::Json::object()}});
+    pre_steps.push_back({{"registry_name", "tokenizer_processor"},
+                         {"config", {{"max_length", config.value("tokenizer_max_length", 48)},
+                                     {"task_key", "task"}, {"padding_side", "right"},
+                                     {"padding", config.value("pad_language_to", std::string("longest"))},
+                                     {"truncation", true},
+                                     {"tokenizer_name", config.value("vlm_model_name", std::string())}}}});
+  }
+  pre_steps.push_back(device);
+  pre_steps.push_back(NormalizerStep("normalizer_processor", f, true, pre_file, smolvla));
+  const io::Json pre = {{"name", "policy_preprocessor"}, {"steps", pre_steps}};
   const io::Json post = {{"name", "policy_postprocessor"},
-                         {"steps", {NormalizerStep("unnormalizer_processor", f, false, kPostFile), device}}};
+                         {"steps", {NormalizerStep("unnormalizer_processor", f, false, kPostFile, smolvla), device}}};
   EMBODY_TRY(io::WriteJsonFile(dir + "/policy_preprocessor.json", pre));
   EMBODY_TRY(io::WriteJsonFile(dir + "/policy_postprocessor.json", post));
   EMBODY_TRY(io::WriteJsonFile(dir + "/train_config.json", train_config));
@@ -116,7 +133,13 @@ Status WritePretrainedModel(const std::string& dir, const io::Json& config, cons
 }
 
 Result<DatasetStats> ReadStats(const std::string& dir, const TrainFeatures& f) {
-  EMBODY_ASSIGN_OR_RETURN(auto file, io::SafetensorsFile::Open(dir + "/" + kPreFile));
+  // The normalizer's state file as the preprocessor names it (its step index differs by policy).
+  std::string pre_file = PreFile(false);
+  if (auto pre = io::ReadJsonFile(dir + "/policy_preprocessor.json"); pre.ok() && (*pre).contains("steps"))
+    for (const auto& step : (*pre)["steps"])
+      if (step.value("registry_name", std::string()) == "normalizer_processor" && step.contains("state_file"))
+        pre_file = step["state_file"].get<std::string>();
+  EMBODY_ASSIGN_OR_RETURN(auto file, io::SafetensorsFile::Open(dir + "/" + pre_file));
   DatasetStats stats;
   std::vector<std::pair<std::string, int>> keys = {{"action", f.action_dim}};
   if (f.state_dim > 0) keys.emplace_back("observation.state", f.state_dim);
@@ -146,6 +169,7 @@ Status WriteTrainingState(const std::string& dir, const TrainingState& s) {
     EMBODY_TRY(w.Write(dir + "/optimizer_state.safetensors"));
   }
   EMBODY_TRY(io::WriteJsonFile(dir + "/optimizer_param_groups.json", s.param_groups));
+  if (!s.scheduler.is_null()) EMBODY_TRY(io::WriteJsonFile(dir + "/scheduler_state.json", s.scheduler));
   io::SafetensorsWriter w;
   for (const auto& [name, t] : s.rng) w.Add(name, t);
   return w.Write(dir + "/rng_state.safetensors");
@@ -158,6 +182,9 @@ Result<TrainingState> ReadTrainingState(const std::string& dir) {
     return DataLoss(dir + "/training_step.json: no integer 'step'");
   s.step = step["step"].get<int64_t>();
   EMBODY_ASSIGN_OR_RETURN(s.param_groups, io::ReadJsonFile(dir + "/optimizer_param_groups.json"));
+  if (io::FileExists(dir + "/scheduler_state.json")) {
+    EMBODY_ASSIGN_OR_RETURN(s.scheduler, io::ReadJsonFile(dir + "/scheduler_state.json"));
+  }
   for (auto [file, out] : {std::pair{"/optimizer_state.safetensors", &s.optimizer}, {"/rng_state.safetensors", &s.rng}}) {
     EMBODY_ASSIGN_OR_RETURN(auto f, io::SafetensorsFile::Open(dir + file));
     for (const io::TensorEntry& e : f->entries()) {

@@ -2,11 +2,11 @@
 //
 //   <output>/checkpoints/<step, 6 digits>/pretrained_model/
 //       config.json, model.safetensors, train_config.json,
-//       policy_preprocessor.json + policy_preprocessor_step_3_normalizer_processor.safetensors,
+//       policy_preprocessor.json + policy_preprocessor_step_<3|5>_normalizer_processor.safetensors,
 //       policy_postprocessor.json + policy_postprocessor_step_0_unnormalizer_processor.safetensors
 //   <output>/checkpoints/<step>/training_state/
 //       training_step.json, optimizer_state.safetensors, optimizer_param_groups.json,
-//       rng_state.safetensors
+//       rng_state.safetensors, scheduler_state.json (policies with a learning-rate schedule)
 //   <output>/checkpoints/last -> <step>
 //
 // A checkpoint is assembled in "<step>.partial/" and renamed into place, then `last` is replaced
@@ -32,9 +32,10 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 std::string StepName(int64_t step);
 std::string CheckpointDir(const std::string& output, int64_t step);
 
-// Writes config.json, model.safetensors, the processor files (stats of `stats` for state and
-// action, ImageNet mean/std for every camera, as LeRobot's use_imagenet_stats) and
-// train_config.json into `dir` (created).
+// Writes config.json, model.safetensors, the processor files and train_config.json into `dir`
+// (created). The processors follow config["type"]: ACT's (stats of `stats` for state and action,
+// ImageNet mean/std for every camera as LeRobot's use_imagenet_stats, normalizer at step 3) or
+// SmolVLA's (images not normalized, newline and tokenizer steps, normalizer at step 5).
 Status WritePretrainedModel(const std::string& dir, const io::Json& config, const TrainFeatures& features,
                             const DatasetStats& stats, const NamedTensors& weights, const io::Json& train_config);
 
@@ -46,6 +47,7 @@ struct TrainingState {
   NamedTensors optimizer;       // "state.<i>.exp_avg", "state.<i>.exp_avg_sq", "state.<i>.step"
   io::Json param_groups;        // LeRobot's optimizer_param_groups.json (+ "param_names")
   NamedTensors rng;             // "torch_cpu" generator state (+ our own)
+  io::Json scheduler;           // LeRobot's scheduler_state.json (LambdaLR's state); null: no scheduler
 };
 Status WriteTrainingState(const std::string& dir, const TrainingState& state);
 // The tensors are copies (the files are closed on return).

@@ -191,7 +191,8 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
   }
   std::vector<float> runtime_norm, torch_norm;
   {
-    FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
+    // stdout is the JSON alone; anything the runtime logs goes to infer.log.
+    FILE* pipe = ::popen((cmd + " 2>" + out + "/infer.log").c_str(), "r");
     ASSERT_NE(pipe, nullptr);
     std::string text;
     char buf[4096];
