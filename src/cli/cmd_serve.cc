@@ -41,6 +41,7 @@ class LoadedHolder : public runtime::Policy {
   explicit LoadedHolder(runtime::sched::LoadedPolicy l) : l_(std::move(l)) {}
   std::string_view name() const override { return l_.policy->name(); }
   int chunk_size() const override { return l_.policy->chunk_size(); }
+  int n_action_steps() const override { return l_.policy->n_action_steps(); }
   int action_dim() const override { return l_.policy->action_dim(); }
   Status PredictChunk(const runtime::PolicyObservation& obs, float* chunk) override { return l_.policy->PredictChunk(obs, chunk); }
   const std::vector<runtime::BlockLatency>& last_latencies() const override { return l_.policy->last_latencies(); }

@@ -56,6 +56,28 @@ TEST_F(SimRunner, AsyncHidesLatencyBelowTheThresholdBudget) {
   EXPECT_GT(sync.time_to_success, r.time_to_success);
 }
 
+// LeRobot's select_action runs n_action_steps of each chunk, then predicts again; async ignores it.
+class ShortStepOracle : public OraclePolicy {
+ public:
+  using OraclePolicy::OraclePolicy;
+  int n_action_steps() const override { return 10; }
+};
+
+TEST_F(SimRunner, SyncRunsNActionStepsOfEachChunk) {
+  sim::Episode episode(*task_), full_episode(*task_);
+  ShortStepOracle oracle(*task_, episode, 50, 0);
+  OraclePolicy full(*task_, full_episode, 50, 0);
+  SimRunOptions o;
+  o.mode = Mode::kSync;
+  o.latency = *ParseLatencyProfile("0");
+  auto r = RunPolicyEpisode(episode, oracle, {0, sim::kValidationCluster, false}, o);
+  auto r_full = RunPolicyEpisode(full_episode, full, {0, sim::kValidationCluster, false}, o);
+  ASSERT_TRUE(r.ok() && r_full.ok());
+  EXPECT_TRUE(r->success);
+  EXPECT_GE(r->inferences, (r->ticks + 9) / 10);  // one per 10 ticks
+  EXPECT_LE(r_full->inferences, (r_full->ticks + 49) / 50 + 1);
+}
+
 TEST_F(SimRunner, IsDeterministic) {
   const SimEpisodeReport a = Run(Mode::kAsync, "500", 0.2, 3), b = Run(Mode::kAsync, "500", 0.2, 3);
   EXPECT_EQ(a.ticks, b.ticks);

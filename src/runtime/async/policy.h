@@ -53,6 +53,10 @@ class Policy {
   virtual std::string_view name() const = 0;
   virtual int chunk_size() const = 0;
   virtual int action_dim() const = 0;
+  // Actions a synchronous loop executes from each chunk before it predicts again (LeRobot's
+  // n_action_steps; select_action pops that many from its queue). Asynchronous execution
+  // ignores it: the queue threshold decides when the next chunk is asked for.
+  virtual int n_action_steps() const { return chunk_size(); }
 
   // Writes chunk[chunk_size * action_dim] (robot units). Called from one thread at a time.
   virtual Status PredictChunk(const PolicyObservation& obs, float* chunk) = 0;

@@ -46,6 +46,7 @@ class ScheduledSmolVlaPolicy : public Policy {
 
   std::string_view name() const override { return "smolvla"; }
   int chunk_size() const override { return model_->config().chunk_size; }
+  int n_action_steps() const override { return model_->config().n_action_steps; }
   int action_dim() const override { return static_cast<int>(model_->config().action_dim()); }
   Status PredictChunk(const PolicyObservation& obs, float* chunk) override;
   const std::vector<BlockLatency>& last_latencies() const override { return latencies_; }

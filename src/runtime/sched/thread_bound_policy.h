@@ -25,6 +25,7 @@ class ThreadBoundPolicy : public Policy {
 
   std::string_view name() const override { return inner_->name(); }
   int chunk_size() const override { return inner_->chunk_size(); }
+  int n_action_steps() const override { return inner_->n_action_steps(); }
   int action_dim() const override { return inner_->action_dim(); }
   Status PredictChunk(const PolicyObservation& obs, float* chunk) override;
   const std::vector<BlockLatency>& last_latencies() const override { return inner_->last_latencies(); }

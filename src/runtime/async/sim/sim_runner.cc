@@ -61,7 +61,9 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
   queue.Reset(target.data());
 
   auto merge = [&]() {
-    const MergeResult m = queue.Merge(flight.first_timestep, chunk_buf.data(), chunk, options.merge);
+    // A synchronous loop runs the first n_action_steps of the chunk, as LeRobot's select_action.
+    const int run = options.mode == Mode::kSync ? std::clamp(policy.n_action_steps(), 1, chunk) : chunk;
+    const MergeResult m = queue.Merge(flight.first_timestep, chunk_buf.data(), run, options.merge);
     r.stale_actions += m.stale;
     if (m.kept > 0) {
       ++r.chunk_switches;

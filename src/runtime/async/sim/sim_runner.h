@@ -7,7 +7,8 @@
 // target (sync, and async when the queue runs dry: an idle tick). One inference is in flight at a
 // time. Same seeds, same policy: identical episodes for every mode and latency.
 //
-//   sync   infer when the queue is empty, run the whole chunk (LeRobot's select_action loop)
+//   sync   infer when the queue is empty, run the chunk's first n_action_steps (LeRobot's
+//          select_action loop)
 //   async  infer when queue_size / chunk_size <= threshold (LeRobot's chunk_size_threshold);
 //          overlapping actions merged by ActionQueue (aggregate function, optional ramp-in)
 #pragma once
