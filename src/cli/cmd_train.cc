@@ -259,7 +259,8 @@ int RunTrain(TrainArgs a) {
     const io::Json sel = SelectionJson(evals);
     out["selection"] = sel;
     if (!a.json) {
-      std::printf("\n| step | val loss (L1) | test | val | global |\n|---|---|---|---|---|\n");
+      std::printf("\n| step | val loss (%s) | test | val | global |\n|---|---|---|---|---|\n",
+                  a.policy == "act" ? "L1" : "flow-matching MSE");
       for (const auto& [ci, s] : evals)
         std::printf("| %lld | %s | %d/%d | %d/%d | %.2f |\n", static_cast<long long>(ci.step),
                     FormatValLoss(ci.val_l1).c_str(),
@@ -272,9 +273,11 @@ int RunTrain(TrainArgs a) {
   if (a.json) {
     PrintJson(out);
   } else {
-    std::printf("trained steps %lld..%lld in %.0f s (%.3f steps/s, data wait %.0f%%), final loss %.4f (l1 %.4f)\n",
+    std::printf("trained steps %lld..%lld in %.0f s (%.3f steps/s, data wait %.0f%%), final loss %.4f",
                 static_cast<long long>(r->first_step), static_cast<long long>(r->last_step), r->seconds, r->steps_per_s,
-                100 * r->data_wait, r->final_loss, r->final_l1);
+                100 * r->data_wait, r->final_loss);
+    if (a.policy == "act") std::printf(" (l1 %.4f)", r->final_l1);
+    std::printf("\n");
     for (const auto& c : r->checkpoints)
       std::printf("checkpoint %s%s\n", c.pretrained_dir.c_str(),
                   c.val_l1 >= 0 ? (" (val loss " + std::to_string(c.val_l1) + ")").c_str() : "");

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "models/smolvla/image_resize.h"
+#include "models/smolvla/smolvla_weights.h"
 #include "models/smolvla/tokenizer.h"
 #include "train/adamw.h"
 #include "train/batch_loader.h"
@@ -171,6 +173,12 @@ Status CopyTokenizer(const std::string& tokenizer_dir, const std::string& dir) {
   return Status::Ok();
 }
 
+// Tensors of LeRobot's state_dict that nothing reads: checkpoints that leave them out (a tied,
+// deduplicated lm_head) still load.
+std::set<std::string> UnusedTensors() {
+  return {"model.vlm_with_expert.vlm.lm_head.weight", sv::kVlm + "text_model.norm.weight"};
+}
+
 std::vector<AdamW::Group> TrainableGroup(SmolVlaPolicy& policy, const SmolVlaHparams& h) {
   AdamW::Group g;
   g.lr = h.optimizer_lr;
@@ -302,7 +310,8 @@ Result<TrainResult> TrainSmolVla(const TrainSource& source, const SmolVlaHparams
 
   torch::manual_seed(o.seed);
   SmolVlaPolicy policy(h);
-  if (!weights_from.empty()) EMBODY_TRY(LoadStateDict(*policy, weights_from + "/model.safetensors"));
+  if (!weights_from.empty())
+    EMBODY_TRY(LoadStateDict(*policy, weights_from + "/model.safetensors", UnusedTensors()));
   DatasetStats stats;
   if (!resume.dir.empty()) {
     EMBODY_ASSIGN_OR_RETURN(stats, ReadStats(weights_from, f));
@@ -349,7 +358,7 @@ Result<SmolVlaChunk> SampleSmolVlaWithTrainingGraph(const std::string& dir, cons
     return InvalidArgument("noise: " + std::to_string(noise.size()) + " values, expected chunk_size x max_action_dim = " +
                            std::to_string(n));
   SmolVlaPolicy policy(h);
-  EMBODY_TRY(LoadStateDict(*policy, dir + "/model.safetensors"));
+  EMBODY_TRY(LoadStateDict(*policy, dir + "/model.safetensors", UnusedTensors()));
   EMBODY_ASSIGN_OR_RETURN(DatasetStats stats, ReadStats(dir, f));
   EMBODY_ASSIGN_OR_RETURN(sv::BpeTokenizer tok, LoadTokenizer(dir + "/tokenizer"));
   SmolVlaInputMaker maker(h, f, stats, std::move(tok));

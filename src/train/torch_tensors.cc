@@ -38,10 +38,11 @@ NamedTensors StateDictCopy(torch::nn::Module& m) {
   return out;
 }
 
-Status LoadStateDict(torch::nn::Module& m, const std::string& path) {
+Status LoadStateDict(torch::nn::Module& m, const std::string& path, const std::set<std::string>& optional) {
   EMBODY_ASSIGN_OR_RETURN(auto file, io::SafetensorsFile::Open(path));
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : StateDict(m)) {
+    if (optional.count(name) && !file->Find(name)) continue;
     const Shape shape(std::vector<int64_t>(t.sizes().begin(), t.sizes().end()));
     EMBODY_ASSIGN_OR_RETURN(Tensor w, file->ReadF32(name, &shape));
     t.copy_(torch::from_blob(w.raw(), t.sizes(), torch::kFloat32));

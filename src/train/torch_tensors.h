@@ -3,6 +3,7 @@
 // Internal to src/train: this header pulls in libtorch.
 #pragma once
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,9 @@ NamedTensors StateDictCopy(torch::nn::Module& m);
 
 // Copies every state_dict tensor from a model.safetensors (F32/F16/BF16), checking shapes; any
 // missing key is an error naming the file, so a half-matching checkpoint never trains silently.
-Status LoadStateDict(torch::nn::Module& m, const std::string& safetensors_path);
+// Keys in `optional` (tensors a checkpoint may leave out, such as an unused lm_head) keep their
+// current values when absent.
+Status LoadStateDict(torch::nn::Module& m, const std::string& safetensors_path,
+                     const std::set<std::string>& optional = {});
 
 }  // namespace embody::train

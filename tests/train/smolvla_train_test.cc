@@ -237,7 +237,9 @@ TEST_P(SmolVlaTrainParity, TrainedCheckpointSamplesTheSameInEmbodyInfer) {
     max_err = std::max(max_err, static_cast<double>(std::abs(chunk->normalized[i] - runtime[i])));
     max_abs = std::max(max_abs, static_cast<double>(std::abs(runtime[i])));
   }
-  RecordProperty("max_abs_error", std::to_string(max_err));
+  char err[32];
+  std::snprintf(err, sizeof err, "%.3g", max_err);
+  RecordProperty("max_abs_error", err);
   EXPECT_LT(max_err, 1e-4) << "normalized chunks differ (largest value " << max_abs << ")";
   EXPECT_GT(max_abs, 0.1) << "a degenerate chunk would compare trivially";
   std::filesystem::remove_all(out);
