@@ -119,15 +119,18 @@ Result<TrainResult> RunTrainLoop(const TrainSource& source, int chunk, const Tra
   int64_t step = start;
   StepLog log;
   Batch batch;
+  // LambdaLR: the k-th optimizer step (from 0) runs at base * factor(k); the factor is set ahead,
+  // so a checkpoint's param groups hold the next step's rate, as LeRobot's do.
+  opt.SetLrScale(policy.LrScale(step));
   while (step < o.steps) {
     EMBODY_TRY(loader.Next(&batch));
     EMBODY_ASSIGN_OR_RETURN(StepLoss loss, policy.Loss(batch));
     opt.ZeroGrad();
     loss.loss.backward();
     const double grad_norm = torch::nn::utils::clip_grad_norm_(opt.AllParams(), o.grad_clip_norm);
-    opt.SetLrScale(policy.LrScale(step));
     opt.Step();
     ++step;
+    opt.SetLrScale(policy.LrScale(step));
     const double value = loss.loss.item<double>();
     if (!std::isfinite(value)) return Internal("train: loss is not finite at step " + std::to_string(step));
     const double elapsed = Since(t0);
