@@ -17,28 +17,12 @@
 #include "train/act_trainer.h"
 #include "train/checkpoint_io.h"
 #include "train/memory_source.h"
+#include "train_fixtures.h"
 
 namespace embody::train {
 namespace {
 
-// An empty folder of this process (not tests/support's: that library links the runtime).
-std::string FreshTempDir(const std::string& name) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("embody_train_test_" + std::to_string(::getpid())) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-TrainFeatures Features() {
-  TrainFeatures f;
-  f.cameras = {"observation.images.top", "observation.images.gripper"};
-  f.height = 64;
-  f.width = 96;
-  f.state_dim = 6;
-  f.action_dim = 6;
-  return f;
-}
+TrainFeatures Features() { return testing::TwoCameraFeatures(64, 96); }
 
 ActHparams Tiny(bool pre_norm = false) {
   ActHparams h;
@@ -57,38 +41,13 @@ ActHparams Tiny(bool pre_norm = false) {
   return h;
 }
 
-// Smooth synthetic episodes: images drift with t, actions follow the state.
-MemorySource Source() {
-  const TrainFeatures f = Features();
-  MemorySource s(f, "synthetic");
-  for (int e = 0; e < 3; ++e) {
-    MemoryEpisode ep;
-    ep.frames = 12 + 3 * e;
-    for (int t = 0; t < ep.frames; ++t) {
-      for (size_t c = 0; c < f.cameras.size(); ++c)
-        for (int i = 0; i < f.height * f.width * 3; ++i)
-          ep.images.push_back(static_cast<uint8_t>((i * 7 + t * 13 + e * 31 + static_cast<int>(c) * 50) % 251));
-      for (int j = 0; j < 6; ++j) {
-        ep.states.push_back(static_cast<float>(10 * j + t + e));
-        ep.actions.push_back(static_cast<float>(10 * j + t + e + 1.5 * std::sin(t + j)));
-      }
-    }
-    EXPECT_TRUE(s.Add(std::move(ep)).ok());
-  }
-  return s;
-}
+MemorySource Source() { return testing::SyntheticEpisodes(Features()); }
 
 TrainOptions Options(const std::string& out, int64_t steps, int64_t save_every) {
-  TrainOptions o;
-  o.output = out;
-  o.steps = steps;
-  o.batch_size = 2;
-  o.save_every = save_every;
-  o.threads = 1;
-  o.workers = 1;
-  o.progress = false;
-  return o;
+  return testing::SmallRunOptions(out, steps, save_every);
 }
+
+std::string FreshTempDir(const std::string& name) { return testing::FreshTempDir("embody_train_test", name); }
 
 TEST(ActTrain, StateDictNamesAreLeRobots) {
   const ActHparams h = Tiny();
@@ -192,12 +151,8 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
   std::vector<float> runtime_norm, torch_norm;
   {
     // stdout is the JSON alone; anything the runtime logs goes to infer.log.
-    FILE* pipe = ::popen((cmd + " 2>" + out + "/infer.log").c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string text;
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
-    ASSERT_EQ(::pclose(pipe), 0) << cmd << "\n" << text;
+    const auto [status, text] = testing::RunCommand(cmd, out + "/infer.log");
+    ASSERT_EQ(status, 0) << cmd << "\n" << text;
     const io::Json j = io::Json::parse(text);
     for (const auto& row : j.at("actions"))
       for (const auto& v : row) runtime_norm.push_back(v.get<float>());
@@ -214,11 +169,6 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
 
 INSTANTIATE_TEST_SUITE_P(PostAndPreNorm, ActTrainParity, ::testing::Bool());
 
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(ActTrain, ResumeAfterAKillContinuesAsIfUninterrupted) {
   const std::string a = FreshTempDir("act_train_straight"), b = FreshTempDir("act_train_resumed");
   MemorySource source = Source();
@@ -233,7 +183,7 @@ TEST(ActTrain, ResumeAfterAKillContinuesAsIfUninterrupted) {
   EXPECT_EQ(r->first_step, 2);
   EXPECT_EQ(r->last_step, 4);
   const std::string tail = "/checkpoints/000004/pretrained_model/model.safetensors";
-  EXPECT_EQ(FileBytes(a + tail), FileBytes(b + tail)) << "resumed weights differ from an uninterrupted run";
+  EXPECT_EQ(testing::FileBytes(a + tail), testing::FileBytes(b + tail)) << "resumed weights differ from an uninterrupted run";
   // Resuming a finished run is an error, not a silent no-op.
   EXPECT_EQ(TrainAct(source, Tiny(), resumed).status().code(), StatusCode::kFailedPrecondition);
   std::filesystem::remove_all(a);

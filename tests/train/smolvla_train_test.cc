@@ -18,6 +18,7 @@
 #include "models/smolvla/smolvla_weights.h"
 #include "train/checkpoint_io.h"
 #include "train/memory_source.h"
+#include "train_fixtures.h"
 #include "train/smolvla_net.h"
 #include "train/smolvla_trainer.h"
 #include "train/torch_tensors.h"
@@ -29,22 +30,11 @@ const std::string kTokenizerDir = std::string(EMBODY_SHARED_DATA_DIR) + "/smolvl
 const char* kTask = "put the tea bag in the mug";
 
 std::string FreshTempDir(const std::string& name) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("embody_smolvla_train_test_" + std::to_string(::getpid())) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  return testing::FreshTempDir("embody_smolvla_train_test", name);
 }
 
-TrainFeatures Features() {
-  TrainFeatures f;
-  f.cameras = {"observation.images.top", "observation.images.gripper"};
-  f.height = 48;  // resized with padding to the tiny backbone's 32x32
-  f.width = 64;
-  f.state_dim = 6;
-  f.action_dim = 6;
-  return f;
-}
+// 48x64 images, resized with padding to the tiny backbone's 32x32.
+TrainFeatures Features() { return testing::TwoCameraFeatures(48, 64); }
 
 SmolVlaHparams Tiny(bool train_expert_only = true) {
   SmolVlaHparams h;
@@ -59,54 +49,10 @@ SmolVlaHparams Tiny(bool train_expert_only = true) {
   return h;
 }
 
-// Smooth synthetic episodes: images drift with t, actions follow the state.
-MemorySource Source() {
-  const TrainFeatures f = Features();
-  MemorySource s(f, "synthetic");
-  for (int e = 0; e < 3; ++e) {
-    MemoryEpisode ep;
-    ep.frames = 12 + 3 * e;
-    ep.task = kTask;
-    for (int t = 0; t < ep.frames; ++t) {
-      for (size_t c = 0; c < f.cameras.size(); ++c)
-        for (int i = 0; i < f.height * f.width * 3; ++i)
-          ep.images.push_back(static_cast<uint8_t>((i * 7 + t * 13 + e * 31 + static_cast<int>(c) * 50) % 251));
-      for (int j = 0; j < 6; ++j) {
-        ep.states.push_back(static_cast<float>(10 * j + t + e));
-        ep.actions.push_back(static_cast<float>(10 * j + t + e + 1.5 * std::sin(t + j)));
-      }
-    }
-    EXPECT_TRUE(s.Add(std::move(ep)).ok());
-  }
-  return s;
-}
+MemorySource Source() { return testing::SyntheticEpisodes(Features(), kTask); }
 
 TrainOptions Options(const std::string& out, int64_t steps, int64_t save_every) {
-  TrainOptions o;
-  o.output = out;
-  o.steps = steps;
-  o.batch_size = 2;
-  o.save_every = save_every;
-  o.threads = 1;
-  o.workers = 1;
-  o.progress = false;
-  return o;
-}
-
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Runs a shell command, returns (exit status, stdout and, unless `stderr_to` names a file for it,
-// stderr).
-std::pair<int, std::string> RunCommand(const std::string& cmd, const std::string& stderr_to = "") {
-  FILE* pipe = ::popen((cmd + (stderr_to.empty() ? " 2>&1" : " 2>" + stderr_to)).c_str(), "r");
-  if (!pipe) return {-1, ""};
-  std::string text;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
-  return {::pclose(pipe), text};
+  return testing::SmallRunOptions(out, steps, save_every);
 }
 
 TEST(SmolVlaTrain, StateDictNamesAndShapesAreTheRuntimes) {
@@ -218,8 +164,8 @@ TEST_P(SmolVlaTrainParity, TrainedCheckpointSamplesTheSameInEmbodyInfer) {
     std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", static_cast<double>(s.state[j]));
     cmd += buf;
   }
-  const auto [code, text] = RunCommand(cmd, out + "/infer.log");  // stdout is the JSON alone
-  ASSERT_EQ(code, 0) << cmd << "\n" << text << FileBytes(out + "/infer.log");
+  const auto [code, text] = testing::RunCommand(cmd, out + "/infer.log");  // stdout is the JSON alone
+  ASSERT_EQ(code, 0) << cmd << "\n" << text << testing::FileBytes(out + "/infer.log");
   std::vector<float> runtime;
   const io::Json reply = io::Json::parse(text);
   for (const auto& row : reply.at("actions"))
@@ -261,7 +207,7 @@ TEST(SmolVlaTrain, ResumeAfterAKillContinuesAsIfUninterrupted) {
   EXPECT_EQ(r->first_step, 2);
   EXPECT_EQ(r->last_step, 4);
   const std::string tail = "/checkpoints/000004/pretrained_model/model.safetensors";
-  EXPECT_EQ(FileBytes(a + tail), FileBytes(b + tail)) << "resumed weights differ from an uninterrupted run";
+  EXPECT_EQ(testing::FileBytes(a + tail), testing::FileBytes(b + tail)) << "resumed weights differ from an uninterrupted run";
   EXPECT_TRUE(std::filesystem::exists(b + "/checkpoints/000004/training_state/scheduler_state.json"));
   EXPECT_EQ(TrainSmolVla(source, Tiny(), resumed, kTokenizerDir).status().code(), StatusCode::kFailedPrecondition);
   std::filesystem::remove_all(a);
@@ -286,10 +232,10 @@ TEST(SmolVlaTrain, BadInputGivesClearErrors) {
   h.max_state_dim = 4;
   EXPECT_EQ(TrainSmolVla(source, h, Options(out, 1, 1), kTokenizerDir).status().code(), StatusCode::kInvalidArgument);
   // The CLI: an unknown policy, and an option of the other policy.
-  auto [code, text] = RunCommand(std::string(EMBODY_CLI) + " train --policy diffusion --sim-episodes 1 -o " + out);
+  auto [code, text] = testing::RunCommand(std::string(EMBODY_CLI) + " train --policy diffusion --sim-episodes 1 -o " + out);
   EXPECT_NE(code, 0);
   EXPECT_NE(text.find("act or smolvla"), std::string::npos) << text;
-  std::tie(code, text) = RunCommand(std::string(EMBODY_CLI) + " train --policy smolvla --dim-model 64 --sim-episodes 1 -o " + out);
+  std::tie(code, text) = testing::RunCommand(std::string(EMBODY_CLI) + " train --policy smolvla --dim-model 64 --sim-episodes 1 -o " + out);
   EXPECT_NE(code, 0);
   EXPECT_NE(text.find("--dim-model"), std::string::npos) << text;
   std::filesystem::remove_all(out);
