@@ -112,14 +112,6 @@ Result<double> ValidationL1(ActPolicy& policy, const TrainSource& source, int ch
   return sum / static_cast<double>(count);
 }
 
-Status CheckFeatures(const TrainFeatures& have, const TrainFeatures& want, const std::string& where) {
-  if (have.cameras != want.cameras || have.height != want.height || have.width != want.width ||
-      have.state_dim != want.state_dim || have.action_dim != want.action_dim)
-    return InvalidArgument(where + ": the checkpoint's features (cameras, image size, state/action widths) differ "
-                                   "from the dataset's");
-  return Status::Ok();
-}
-
 // ACT's part of the shared loop: L1 + KL, the pretrained_model files, the eval-mode L1.
 class ActLoop : public LoopPolicy {
  public:
@@ -175,7 +167,7 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
     EMBODY_ASSIGN_OR_RETURN(io::Json cfg, io::ReadJsonFile(cfg_path));
     TrainFeatures ckf;
     EMBODY_TRY(ReadActConfigJson(cfg, cfg_path, &h, &ckf));
-    EMBODY_TRY(CheckFeatures(ckf, f, resume.dir));
+    EMBODY_TRY(CheckCheckpointFeatures(ckf, f, resume.dir));
   }
 
   torch::manual_seed(o.seed);

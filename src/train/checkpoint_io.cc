@@ -245,4 +245,12 @@ std::vector<int64_t> ListCheckpoints(const std::string& output) {
   return steps;
 }
 
+Status CheckCheckpointFeatures(const TrainFeatures& have, const TrainFeatures& want, const std::string& where) {
+  if (have.cameras != want.cameras || have.height != want.height || have.width != want.width ||
+      have.state_dim != want.state_dim || have.action_dim != want.action_dim)
+    return InvalidArgument(where + ": the checkpoint's features (cameras, image size, state/action widths) differ "
+                                   "from the dataset's");
+  return Status::Ok();
+}
+
 }  // namespace embody::train

@@ -50,6 +50,10 @@ struct TrainingState {
   io::Json scheduler;           // LeRobot's scheduler_state.json (LambdaLR's state); null: no scheduler
 };
 Status WriteTrainingState(const std::string& dir, const TrainingState& state);
+
+// A resumed or initializing checkpoint must have been trained on the same features (cameras,
+// image size, state and action widths) as the data: InvalidArgument naming `where` otherwise.
+Status CheckCheckpointFeatures(const TrainFeatures& checkpoint, const TrainFeatures& data, const std::string& where);
 // The tensors are copies (the files are closed on return).
 Result<TrainingState> ReadTrainingState(const std::string& dir);
 

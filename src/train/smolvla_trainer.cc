@@ -127,14 +127,6 @@ class SmolVlaInputMaker {
   std::map<std::string, sv::TokenizedTask> cache_;
 };
 
-Status CheckFeatures(const TrainFeatures& have, const TrainFeatures& want, const std::string& where) {
-  if (have.cameras != want.cameras || have.height != want.height || have.width != want.width ||
-      have.state_dim != want.state_dim || have.action_dim != want.action_dim)
-    return InvalidArgument(where + ": the checkpoint's features (cameras, image size, state/action widths) differ "
-                                   "from the dataset's");
-  return Status::Ok();
-}
-
 // Fields embody adds to train_config.json (not SmolVLAConfig's) and needs back on --resume.
 io::Json EmbodyExtras(const SmolVlaHparams& h) {
   return {{"mask_padded_actions", h.mask_padded_actions},
@@ -301,7 +293,7 @@ Result<TrainResult> TrainSmolVla(const TrainSource& source, const SmolVlaHparams
     TrainFeatures ckf;
     EMBODY_TRY(ReadSmolVlaConfig(weights_from, &h, &ckf));
     EMBODY_TRY(ReadEmbodyExtras(weights_from, &h));
-    EMBODY_TRY(CheckFeatures(ckf, f, resume.dir));
+    EMBODY_TRY(CheckCheckpointFeatures(ckf, f, resume.dir));
   }
   EMBODY_ASSIGN_OR_RETURN(sv::BpeTokenizer tok, LoadTokenizer(tokenizer_dir));
   if (tok.vocab_size() > h.vlm.text.vocab)
