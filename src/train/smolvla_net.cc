@@ -277,7 +277,7 @@ SmolVlaPolicyImpl::SmolVlaPolicyImpl(const SmolVlaHparams& h) {
   ApplySmolVlaFreezing(*this, h);
 }
 
-SmolVlaLoss SmolVlaPolicyImpl::Loss(const SmolVlaInputs& in, std::optional<at::Generator> gen) {
+SmolVlaLoss SmolVlaPolicyImpl::Loss(const SmolVlaInputs& in, c10::optional<at::Generator> gen) {
   const torch::Tensor& actions = in.actions;
   const int64_t B = actions.size(0);
   // sample_noise, then sample_time (Beta(1.5, 1) via the Dirichlet sampler, as torch.distributions)

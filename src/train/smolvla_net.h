@@ -124,7 +124,7 @@ struct SmolVlaPolicyImpl : torch::nn::Module {
   // (1 - t) * actions, MSE between u_t = noise - actions and v_t over every element (padded action
   // dims included, as LeRobot), steps past the episode's end zeroed when mask_padded_actions.
   // Draws from `generator` (the default CPU generator when absent).
-  SmolVlaLoss Loss(const SmolVlaInputs& in, std::optional<at::Generator> generator = std::nullopt);
+  SmolVlaLoss Loss(const SmolVlaInputs& in, c10::optional<at::Generator> generator = c10::nullopt);
   // sample_actions: num_steps Euler steps from `noise` [B, chunk, max_action_dim] at t = 1, 1 - 1/n,
   // ...; returns the normalized chunk [B, chunk, max_action_dim].
   torch::Tensor Sample(const SmolVlaInputs& in, const torch::Tensor& noise);
