@@ -61,11 +61,18 @@ void ApplyActivationInPlace(Activation act, float* y, int64_t n) {
   }
 }
 
+// 16 interleaved partial sums, so the loop vectorizes (see ExpShiftSum).
 EMBODY_MULTIVERSION
 static float SumSquares(const float* x, int64_t n) {
-  float acc = 0.0f;
-  for (int64_t j = 0; j < n; ++j) acc += x[j] * x[j];
-  return acc;
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[j + l] * x[j + l];
+  for (; j < n; ++j) acc[0] += x[j] * x[j];
+  float sum = 0.0f;
+  for (float a : acc) sum += a;
+  return sum;
 }
 
 void RmsNorm(const float* x, int64_t rows, int64_t n, int64_t ldx, const float* w, float eps, float* y, int64_t ldy) {
@@ -90,48 +97,16 @@ void SiluGate(const float* gate_up, int64_t rows, int64_t inter, float* out) {
 }
 
 EMBODY_MULTIVERSION
-static float ExpShiftSum(float* row, int64_t n, float shift) {
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    row[j] = ExpInline(row[j] - shift);
-    sum += row[j];
-  }
-  return sum;
-}
-
-void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid) {
-  if (valid <= 0) {  // torch: all scores finfo.min -> uniform over every key
-    for (int64_t j = 0; j < n; ++j) row[j] = 1.0f / static_cast<float>(n);
-    return;
-  }
-  float mx = row[0];
-  for (int64_t j = 1; j < valid; ++j) mx = std::max(mx, row[j]);
-  const float inv = 1.0f / ExpShiftSum(row, valid, mx);
-  for (int64_t j = 0; j < valid; ++j) row[j] *= inv;
-  for (int64_t j = valid; j < n; ++j) row[j] = 0.0f;
-}
-
-EMBODY_MULTIVERSION
 static float RowMax(const float* row, int64_t n) {
   float mx = row[0];
   for (int64_t j = 1; j < n; ++j) mx = std::max(mx, row[j]);
   return mx;
 }
 
-// bfloat16 = the upper half of float32 rounded to nearest even (finite inputs only: these are
-// probabilities).
-EMBODY_MULTIVERSION
-static void ScaleToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
-  for (int64_t j = 0; j < n; ++j) {
-    const uint32_t bits = std::bit_cast<uint32_t>(row[j] * scale);
-    out[j] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-  }
-}
-
 // exp(row - shift) in place and its sum, in 16 interleaved partial sums: a single running sum
-// is a serial dependency the compiler may not reorder, which kept ExpShiftSum's loop scalar.
+// is a serial dependency the compiler may not reorder, which kept the loop scalar.
 EMBODY_MULTIVERSION
-static float ExpShiftSumWide(float* row, int64_t n, float shift) {
+static float ExpShiftSum(float* row, int64_t n, float shift) {
   constexpr int kLanes = 16;
   float acc[kLanes] = {};
   int64_t j = 0;
@@ -150,9 +125,29 @@ static float ExpShiftSumWide(float* row, int64_t n, float shift) {
   return sum;
 }
 
+void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid) {
+  if (valid <= 0) {  // torch: all scores finfo.min -> uniform over every key
+    for (int64_t j = 0; j < n; ++j) row[j] = 1.0f / static_cast<float>(n);
+    return;
+  }
+  const float inv = 1.0f / ExpShiftSum(row, valid, RowMax(row, valid));
+  for (int64_t j = 0; j < valid; ++j) row[j] *= inv;
+  for (int64_t j = valid; j < n; ++j) row[j] = 0.0f;
+}
+
+// bfloat16 = the upper half of float32 rounded to nearest even (finite inputs only: these are
+// probabilities).
+EMBODY_MULTIVERSION
+static void ScaleToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
+  for (int64_t j = 0; j < n; ++j) {
+    const uint32_t bits = std::bit_cast<uint32_t>(row[j] * scale);
+    out[j] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  }
+}
+
 void SoftmaxRowToBf16(float* row, int64_t n, uint16_t* out) {
   if (n <= 0) return;
-  const float inv = 1.0f / ExpShiftSumWide(row, n, RowMax(row, n));
+  const float inv = 1.0f / ExpShiftSum(row, n, RowMax(row, n));
   ScaleToBf16(row, n, inv, out);
 }
 
