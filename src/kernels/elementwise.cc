@@ -135,8 +135,9 @@ void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid) {
   for (int64_t j = valid; j < n; ++j) row[j] = 0.0f;
 }
 
-// bfloat16 = the upper half of float32 rounded to nearest even (finite inputs only: these are
-// probabilities).
+// bfloat16 = the upper half of float32 rounded to nearest even. Finite inputs only (these are
+// probabilities): core/dtype.h's F32ToBf16 keeps NaNs, and its branch stopped this loop from
+// vectorizing (the ACT attention benchmark ran 9.7 -> 12.4 ms with it).
 EMBODY_MULTIVERSION
 static void ScaleToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
   for (int64_t j = 0; j < n; ++j) {

@@ -29,7 +29,8 @@ void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid);
 
 // Softmax of row (length n) written as bfloat16 (round to nearest even) to out; row is
 // clobbered (it holds the unnormalized exponentials afterwards). The f32 softmax of the bf16
-// attention, fused with its conversion so the probabilities make one pass through memory.
+// attention: the division and the rounding share one pass, so the f32 probabilities are never
+// stored.
 void SoftmaxRowToBf16(float* row, int64_t n, uint16_t* out);
 
 // LeRobot SmolVLA's apply_rope (HF rotate-half layout, float32): for each row r with position

@@ -209,8 +209,10 @@ class SgemmGqa final : public GqaAttentionOp {
 // strided f32 rows into plain bf16 [heads, rows, d] buffers. Then, per head and per chunk of
 // query rows sized so the chunk's f32 scores stay in L2 (about 1 MiB), the scores matmul, the
 // f32 softmax fused with the rounding to bf16 (elementwise.h), and the context matmul run back
-// to back, the context written straight into the caller's strided output. Computing every
-// head's scores at once (26 MB of f32 for ACT's 902 tokens) made the attention memory-bound:
+// to back, each thread running whole (head, chunk) tasks on its own buffers. The context goes to
+// a plain buffer and is copied into the caller's strided rows: with a strided destination oneDNN
+// 2.6 picks its generic "gemm:jit" bf16 matmul instead of the AMX brgemm one, which measured
+// several times slower. Computing every head's scores at once (26 MB of f32 for ACT's 902 tokens) made the attention memory-bound:
 // the scores matmul wrote at 240 GFLOP/s and the softmax and its separate bf16 reorder each
 // re-read the whole matrix (10.4 ms per ACT encoder layer, 2 threads).
 bool HasBf16Matmul() {
