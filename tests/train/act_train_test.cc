@@ -10,7 +10,6 @@
 #include <set>
 
 #include "io/safetensors.h"
-#include "io/image.h"
 #include "io/json_file.h"
 #include "models/act/act_weights.h"
 #include "train/act_net.h"
@@ -127,27 +126,11 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
   TrainSample s;
   ASSERT_TRUE(source.Get(7, 10, &s).ok());
   const TrainFeatures f = Features();
-  const size_t frame = static_cast<size_t>(f.height * f.width * 3);
-  std::vector<const uint8_t*> images;
   // The runtime runs in its own process, as in use: libtorch and the runtime's oneDNN must not
   // share one (src/cli/sibling.h).
   std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized";
-  for (size_t c = 0; c < f.cameras.size(); ++c) {
-    images.push_back(s.images.data() + c * frame);
-    io::Image img;
-    img.height = f.height;
-    img.width = f.width;
-    img.pixels.assign(images.back(), images.back() + frame);
-    const std::string png = out + "/cam" + std::to_string(c) + ".png";
-    ASSERT_TRUE(io::SavePng(png, img).ok());
-    cmd += " --image " + f.cameras[c] + "=" + png;
-  }
-  cmd += " --state ";
-  for (size_t j = 0; j < s.state.size(); ++j) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", static_cast<double>(s.state[j]));
-    cmd += buf;
-  }
+  cmd += testing::InferInputArgs(s, f, out);
+  const std::vector<const uint8_t*> images = testing::CameraImages(s, f);
   std::vector<float> runtime_norm, torch_norm;
   {
     // stdout is the JSON alone; anything the runtime logs goes to infer.log.

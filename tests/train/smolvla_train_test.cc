@@ -13,7 +13,6 @@
 #include <tuple>
 
 #include "core/seeded.h"
-#include "io/image.h"
 #include "io/json_file.h"
 #include "models/smolvla/smolvla_weights.h"
 #include "train/checkpoint_io.h"
@@ -141,29 +140,13 @@ TEST_P(SmolVlaTrainParity, TrainedCheckpointSamplesTheSameInEmbodyInfer) {
   TrainSample s;
   ASSERT_TRUE(source.Get(7, 10, &s).ok());
   const TrainFeatures f = Features();
-  const size_t frame = static_cast<size_t>(f.height * f.width * 3);
-  std::vector<const uint8_t*> images;
   // The runtime runs in its own process (src/cli/sibling.h), with the seeded noise of its
   // --noise-seed, which the training graph gets too.
   const int seed = 5;
   std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized --threads 1 --noise-seed " +
                     std::to_string(seed) + " --task \"" + kTask + "\"";
-  for (size_t c = 0; c < f.cameras.size(); ++c) {
-    images.push_back(s.images.data() + c * frame);
-    io::Image img;
-    img.height = f.height;
-    img.width = f.width;
-    img.pixels.assign(images.back(), images.back() + frame);
-    const std::string png = out + "/cam" + std::to_string(c) + ".png";
-    ASSERT_TRUE(io::SavePng(png, img).ok());
-    cmd += " --image " + f.cameras[c] + "=" + png;
-  }
-  cmd += " --state ";
-  for (size_t j = 0; j < s.state.size(); ++j) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", static_cast<double>(s.state[j]));
-    cmd += buf;
-  }
+  cmd += testing::InferInputArgs(s, f, out);
+  const std::vector<const uint8_t*> images = testing::CameraImages(s, f);
   const auto [code, text] = testing::RunCommand(cmd, out + "/infer.log");  // stdout is the JSON alone
   ASSERT_EQ(code, 0) << cmd << "\n" << text << testing::FileBytes(out + "/infer.log");
   std::vector<float> runtime;

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "io/image.h"
+
 namespace embody::train::testing {
 
 std::string FreshTempDir(const std::string& prefix, const std::string& name) {
@@ -64,6 +66,35 @@ TrainOptions SmallRunOptions(const std::string& out, int64_t steps, int64_t save
 std::string FileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<const uint8_t*> CameraImages(const TrainSample& s, const TrainFeatures& f) {
+  const size_t frame = static_cast<size_t>(f.height) * static_cast<size_t>(f.width) * 3;
+  std::vector<const uint8_t*> images;
+  for (size_t c = 0; c < f.cameras.size(); ++c) images.push_back(s.images.data() + c * frame);
+  return images;
+}
+
+std::string InferInputArgs(const TrainSample& s, const TrainFeatures& f, const std::string& dir) {
+  const std::vector<const uint8_t*> images = CameraImages(s, f);
+  const size_t frame = static_cast<size_t>(f.height) * static_cast<size_t>(f.width) * 3;
+  std::string args;
+  for (size_t c = 0; c < images.size(); ++c) {
+    io::Image img;
+    img.height = f.height;
+    img.width = f.width;
+    img.pixels.assign(images[c], images[c] + frame);
+    const std::string png = dir + "/cam" + std::to_string(c) + ".png";
+    EXPECT_TRUE(io::SavePng(png, img).ok()) << png;
+    args += " --image " + f.cameras[c] + "=" + png;
+  }
+  args += " --state ";
+  for (size_t j = 0; j < s.state.size(); ++j) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", static_cast<double>(s.state[j]));
+    args += buf;
+  }
+  return args;
 }
 
 std::pair<int, std::string> RunCommand(const std::string& cmd, const std::string& stderr_to) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "train/memory_source.h"
 #include "train/train_options.h"
@@ -27,6 +28,13 @@ MemorySource SyntheticEpisodes(const TrainFeatures& f, const std::string& task =
 TrainOptions SmallRunOptions(const std::string& out, int64_t steps, int64_t save_every);
 
 std::string FileBytes(const std::string& path);
+
+// Pointers to each camera's image of sample s (features f), in camera order.
+std::vector<const uint8_t*> CameraImages(const TrainSample& s, const TrainFeatures& f);
+
+// `embody infer`'s input arguments for sample s: " --image CAMERA=PNG" per camera (each image
+// written as <dir>/cam<i>.png) and " --state a,b,..." with every digit a float needs.
+std::string InferInputArgs(const TrainSample& s, const TrainFeatures& f, const std::string& dir);
 
 // Runs a shell command; returns (exit status, stdout, and stderr too unless `stderr_to` names a
 // file to send it to).
