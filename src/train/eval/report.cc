@@ -70,24 +70,28 @@ io::Image PlotReport(const std::vector<EvalSummary>& rows, int height, int width
   const io::Rgb kColors[3] = {{66, 114, 196}, {237, 125, 49}, {90, 160, 90}};  // test, val, global
   const int left = 50, right = width - 20, top = 50;
   const int slot = rows.empty() ? 1 : (right - left) / static_cast<int>(rows.size());
-  // Label lines per row, each fitting its slot: the checkpoint (its tail), the format (a plan is
-  // split at commas when it is too wide), execution, latency and global success.
+  // Label lines per row, each fitting its slot: the checkpoint ("act checkpoints/004000", split at
+  // the space when too wide), the format (a plan split at commas), execution, latency and global
+  // success. A piece still too wide loses its leading characters.
   auto fit = [&](std::string t) {
     while (t.size() > 4 && io::Canvas::TextWidth(t, 1) > slot - 6) t.erase(0, 1);
     return t;
   };
+  auto add_wrapped = [&](std::vector<std::string>& l, const std::string& t, char sep) {
+    if (io::Canvas::TextWidth(t, 1) <= slot - 6) {
+      l.push_back(t);
+      return;
+    }
+    size_t from = 0;
+    for (size_t at; (at = t.find(sep, from)) != std::string::npos; from = at + 1) l.push_back(fit(t.substr(from, at - from)));
+    l.push_back(fit(t.substr(from)));
+  };
   std::vector<std::vector<std::string>> labels;
   size_t max_lines = 4;
   for (const EvalSummary& s : rows) {
-    std::vector<std::string> l = {fit(ShortName(s))};
-    if (io::Canvas::TextWidth(s.format, 1) <= slot - 6) {
-      l.push_back(s.format);
-    } else {
-      size_t from = 0;
-      for (size_t comma; (comma = s.format.find(',', from)) != std::string::npos; from = comma + 1)
-        l.push_back(fit(s.format.substr(from, comma - from)));
-      l.push_back(fit(s.format.substr(from)));
-    }
+    std::vector<std::string> l;
+    add_wrapped(l, ShortName(s), ' ');
+    add_wrapped(l, s.format, ',');
     l.push_back(s.mode);
     l.push_back(Fmt("%.0f ms", s.latency_ms));
     l.push_back(Fmt("global %.2f", s.global()));
