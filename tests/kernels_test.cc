@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/arch/avx512/softmax_avx512.h"
 #include "kernels/elementwise.h"
 #include "kernels/ops.h"
 
@@ -152,22 +153,41 @@ TEST(Kernels, Bf16AttentionIsCloseToReference) {
   }
 }
 
-// The bf16 attention's fused softmax: each probability within bfloat16 rounding (2^-9 relative)
-// of a double-precision softmax, rows of any length (the 16-lane sums have a scalar tail).
-TEST(Kernels, SoftmaxRowToBf16IsTheRoundedSoftmax) {
-  for (int64_t n : {1, 15, 16, 17, 902}) {
-    auto row = Random(static_cast<size_t>(n), 20, 6.0f);
+// The bf16 attention's softmax numerator: every exponential within bfloat16 rounding (2^-9
+// relative) of a double-precision one, and the sum within float rounding, for rows of any
+// length (the kernels' masked tails) and both kernels (the AVX-512 one where the CPU has it).
+TEST(Kernels, ScaledExpToBf16IsTheRoundedExponential) {
+  const float scale = 0.125f;
+  for (int64_t n : {1, 15, 16, 17, 33, 64, 902, 1024}) {
+    const auto row = Random(static_cast<size_t>(n), 20, 40.0f);
     double mx = row[0], sum = 0;
     for (float v : row) mx = std::max<double>(mx, v);
-    for (float v : row) sum += std::exp(v - mx);
-    std::vector<uint16_t> out(static_cast<size_t>(n));
-    std::vector<float> work = row;
-    SoftmaxRowToBf16(work.data(), n, out.data());
-    for (int64_t j = 0; j < n; ++j) {
-      const double want = std::exp(row[static_cast<size_t>(j)] - mx) / sum;
-      const float got = std::bit_cast<float>(static_cast<uint32_t>(out[static_cast<size_t>(j)]) << 16);
-      EXPECT_NEAR(got, want, want * (1.0 / 256) + 1e-7) << n << " " << j;
+    for (float v : row) sum += std::exp(scale * (v - mx));
+    for (auto* kernel : {&ScaledExpToBf16Reference, &ScaledExpToBf16}) {
+      std::vector<uint16_t> out(static_cast<size_t>(n));
+      const float got_sum = kernel(row.data(), n, scale, out.data());
+      EXPECT_NEAR(got_sum, sum, sum * 1e-5) << n;
+      for (int64_t j = 0; j < n; ++j) {
+        const double want = std::exp(scale * (row[static_cast<size_t>(j)] - mx));
+        const float got = std::bit_cast<float>(static_cast<uint32_t>(out[static_cast<size_t>(j)]) << 16);
+        EXPECT_NEAR(got, want, want * (1.0 / 256) + 1e-30) << n << " " << j;
+      }
     }
+  }
+}
+
+// Both AVX-512 kernels (bf16 rounding by instruction and by integer arithmetic) against the
+// portable one: the same bf16 values but for a last-bit difference where FMA contraction
+// rounds the polynomial differently.
+TEST(Kernels, ScaledExpToBf16KernelsAgree) {
+  if (!avx512::SoftmaxAvailable()) GTEST_SKIP() << "no AVX-512";
+  const auto row = Random(1031, 21, 30.0f);
+  std::vector<uint16_t> want(row.size());
+  const float want_sum = ScaledExpToBf16Reference(row.data(), 1031, 0.2f, want.data());
+  for (auto* kernel : {&avx512::ScaledExpToBf16, &avx512::ScaledExpToBf16IntegerRounding}) {
+    std::vector<uint16_t> got(row.size());
+    EXPECT_NEAR(kernel(row.data(), 1031, 0.2f, got.data()), want_sum, std::abs(want_sum) * 1e-6);
+    for (size_t j = 0; j < row.size(); ++j) EXPECT_LE(std::abs(int{want[j]} - int{got[j]}), 1) << j;
   }
 }
 

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cmath>
 
+#include "kernels/arch/avx512/softmax_avx512.h"
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define EMBODY_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -136,20 +138,26 @@ void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid) {
 }
 
 // bfloat16 = the upper half of float32 rounded to nearest even. Finite inputs only (these are
-// probabilities): core/dtype.h's F32ToBf16 keeps NaNs, and its branch stopped this loop from
-// vectorizing (the ACT attention benchmark ran 9.7 -> 12.4 ms with it).
-EMBODY_MULTIVERSION
-static void ScaleToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
-  for (int64_t j = 0; j < n; ++j) {
-    const uint32_t bits = std::bit_cast<uint32_t>(row[j] * scale);
-    out[j] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-  }
+// probabilities): core/dtype.h's F32ToBf16 keeps NaNs, and its branch stops loops vectorizing.
+static inline uint16_t RoundToBf16(float v) {
+  const uint32_t bits = std::bit_cast<uint32_t>(v);
+  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
-void SoftmaxRowToBf16(float* row, int64_t n, uint16_t* out) {
-  if (n <= 0) return;
-  const float inv = 1.0f / ExpShiftSum(row, n, RowMax(row, n));
-  ScaleToBf16(row, n, inv, out);
+float ScaledExpToBf16Reference(const float* row, int64_t n, float scale, uint16_t* out) {
+  const float shift = -scale * RowMax(row, n);
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    const float e = ExpInline(row[j] * scale + shift);
+    sum += e;
+    out[j] = RoundToBf16(e);
+  }
+  return sum;
+}
+
+float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
+  static const bool avx512 = avx512::SoftmaxAvailable();
+  return avx512 ? avx512::ScaledExpToBf16(row, n, scale, out) : ScaledExpToBf16Reference(row, n, scale, out);
 }
 
 void ApplyRope(float* x, int64_t rows, int64_t heads, int64_t head_dim, int64_t ld, const int32_t* positions, float base) {

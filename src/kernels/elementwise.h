@@ -27,11 +27,15 @@ void SiluGate(const float* gate_up, int64_t rows, int64_t inter, float* out);
 // Softmax over the first `valid` entries of row (length n); entries past `valid` become 0.
 void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid);
 
-// Softmax of row (length n) written as bfloat16 (round to nearest even) to out; row is
-// clobbered (it holds the unnormalized exponentials afterwards). The f32 softmax of the bf16
-// attention: the division and the rounding share one pass, so the f32 probabilities are never
-// stored.
-void SoftmaxRowToBf16(float* row, int64_t n, uint16_t* out);
+// The bf16 attention's softmax numerator: out[j] = bf16(exp(scale * (row[j] - max(row)))) for
+// j < n (round to nearest even), returning the sum of the unrounded exponentials. The caller
+// divides each context row by that sum after the probabilities x V matmul (d values per row
+// instead of n), so the probabilities are written once, in bf16, never as f32. Picks the
+// AVX-512 kernel (arch/avx512/softmax_avx512.h) where the CPU has it. n >= 1, scale > 0,
+// finite inputs.
+float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out);
+// The portable loop the AVX-512 kernel is tested against (and the fallback).
+float ScaledExpToBf16Reference(const float* row, int64_t n, float scale, uint16_t* out);
 
 // LeRobot SmolVLA's apply_rope (HF rotate-half layout, float32): for each row r with position
 // positions[r] and each head h, x[:d/2], x[d/2:] are rotated by theta_i = pos / base^(2i/d).

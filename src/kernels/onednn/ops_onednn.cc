@@ -264,12 +264,12 @@ class Bf16Attention final : public AttentionOp {
       if (tail != op->chunk_rows_) shapes.push_back(tail);
       std::vector<dnnl::matmul::primitive_desc> score_pds, context_pds;
       for (int64_t rows : shapes) {
-        dnnl::primitive_attr scaled = OwnScratchpad();
-        scaled.set_output_scales(0, {p.scale});
+        // Unscaled: the softmax applies p.scale (a free multiply there; an output scale here
+        // is one more pass over the scores).
         score_pds.emplace_back(dnnl::matmul::desc(memory::desc({rows, d}, dt::bf16, tag::ab),
                                                   memory::desc({d, sk}, dt::bf16, tag::ab),
                                                   memory::desc({rows, sk}, dt::f32, tag::ab)),
-                               scaled, Engine());
+                               OwnScratchpad(), Engine());
         context_pds.emplace_back(dnnl::matmul::desc(memory::desc({rows, sk}, dt::bf16, tag::ab),
                                                     memory::desc({sk, d}, dt::bf16, tag::ab),
                                                     memory::desc({rows, d}, dt::f32, tag::ab)),
@@ -284,6 +284,7 @@ class Bf16Attention final : public AttentionOp {
         w->scores.resize(static_cast<size_t>(op->chunk_rows_ * sk));
         w->probs.resize(static_cast<size_t>(op->chunk_rows_ * sk));
         w->context.resize(static_cast<size_t>(op->chunk_rows_ * d));
+        w->sums.resize(static_cast<size_t>(op->chunk_rows_));
         for (size_t i = 0; i < shapes.size(); ++i) {
           Chunk c;
           c.rows = shapes[i];
@@ -332,12 +333,13 @@ class Bf16Attention final : public AttentionOp {
   };
   struct Worker {
     dnnl::stream stream{Engine()};
-    std::vector<float> scores, context;
+    std::vector<float> scores, context, sums;
     std::vector<uint16_t> probs;
     std::vector<Chunk> chunks;  // the full chunk, then the shorter last one if any
   };
 
-  // Query rows [r0, r0 + chunk) of head h: scores, softmax to bf16, context into out.
+  // Query rows [r0, r0 + chunk) of head h: scores, exp(scale * (s - max)) to bf16, context,
+  // and the softmax's division applied to the context rows as they are copied to out.
   void RunTask(Worker& w, int64_t h, int64_t r0, float* out) const {
     const int64_t d = p_.head_dim, sq = p_.sq, sk = p_.sk;
     const int64_t rows = std::min(chunk_rows_, sq - r0);
@@ -347,11 +349,16 @@ class Bf16Attention final : public AttentionOp {
     c.v.set_data_handle(static_cast<uint16_t*>(vb_.get_data_handle()) + h * sk * d);
     c.scores.Execute(w.stream);
     w.stream.wait();
-    for (int64_t i = 0; i < rows; ++i) SoftmaxRowToBf16(w.scores.data() + i * sk, sk, w.probs.data() + i * sk);
+    for (int64_t i = 0; i < rows; ++i)
+      w.sums[static_cast<size_t>(i)] = ScaledExpToBf16(w.scores.data() + i * sk, sk, p_.scale, w.probs.data() + i * sk);
     c.context.Execute(w.stream);
     w.stream.wait();
-    for (int64_t i = 0; i < rows; ++i)
-      std::memcpy(out + (r0 + i) * p_.ldo + h * d, w.context.data() + i * d, static_cast<size_t>(d) * sizeof(float));
+    for (int64_t i = 0; i < rows; ++i) {
+      const float inv = 1.0f / w.sums[static_cast<size_t>(i)];
+      const float* from = w.context.data() + i * d;
+      float* to = out + (r0 + i) * p_.ldo + h * d;
+      for (int64_t j = 0; j < d; ++j) to[j] = from[j] * inv;
+    }
   }
 
   explicit Bf16Attention(const AttentionParams& p) : p_(p), stream_(Engine()) {}
