@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "kernels/arch/avx512/softmax_avx512.h"
+#include "kernels/arch/avx512/bf16_avx512.h"
 #include "kernels/elementwise.h"
 #include "kernels/ops.h"
 
@@ -180,7 +180,7 @@ TEST(Kernels, ScaledExpToBf16IsTheRoundedExponential) {
 // portable one: the same bf16 values but for a last-bit difference where FMA contraction
 // rounds the polynomial differently.
 TEST(Kernels, ScaledExpToBf16KernelsAgree) {
-  if (!avx512::SoftmaxAvailable()) GTEST_SKIP() << "no AVX-512";
+  if (!avx512::Bf16Available()) GTEST_SKIP() << "no AVX-512";
   const auto row = Random(1031, 21, 30.0f);
   std::vector<uint16_t> want(row.size());
   const float want_sum = ScaledExpToBf16Reference(row.data(), 1031, 0.2f, want.data());
@@ -188,6 +188,21 @@ TEST(Kernels, ScaledExpToBf16KernelsAgree) {
     std::vector<uint16_t> got(row.size());
     EXPECT_NEAR(kernel(row.data(), 1031, 0.2f, got.data()), want_sum, std::abs(want_sum) * 1e-6);
     for (size_t j = 0; j < row.size(); ++j) EXPECT_LE(std::abs(int{want[j]} - int{got[j]}), 1) << j;
+  }
+}
+
+// The bf16 linear's activation rounding: the AVX-512 conversion is bit-identical to the portable
+// one (round to nearest even), ties and tails included.
+TEST(Kernels, ConvertToBf16MatchesTheReference) {
+  if (!avx512::Bf16Available()) GTEST_SKIP() << "no AVX-512";
+  auto x = Random(1000, 22, 50.0f);
+  x[3] = std::bit_cast<float>(0x3f808000u);  // a tie that rounds down to even
+  x[4] = std::bit_cast<float>(0x3f818000u);  // a tie that rounds up to even
+  for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 1000}) {
+    std::vector<uint16_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n), 0xdead);
+    ConvertToBf16Reference(x.data(), n, want.data());
+    avx512::ConvertToBf16(x.data(), n, got.data());
+    EXPECT_EQ(got, want) << n;
   }
 }
 

@@ -4,7 +4,7 @@
 #include <bit>
 #include <cmath>
 
-#include "kernels/arch/avx512/softmax_avx512.h"
+#include "kernels/arch/avx512/bf16_avx512.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define EMBODY_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -155,8 +155,13 @@ float ScaledExpToBf16Reference(const float* row, int64_t n, float scale, uint16_
   return sum;
 }
 
+EMBODY_MULTIVERSION
+void ConvertToBf16Reference(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = RoundToBf16(x[j]);
+}
+
 float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
-  static const bool avx512 = avx512::SoftmaxAvailable();
+  static const bool avx512 = avx512::Bf16Available();
   return avx512 ? avx512::ScaledExpToBf16(row, n, scale, out) : ScaledExpToBf16Reference(row, n, scale, out);
 }
 

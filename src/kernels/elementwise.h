@@ -31,11 +31,15 @@ void MaskedSoftmaxRow(float* row, int64_t n, int64_t valid);
 // j < n (round to nearest even), returning the sum of the unrounded exponentials. The caller
 // divides each context row by that sum after the probabilities x V matmul (d values per row
 // instead of n), so the probabilities are written once, in bf16, never as f32. Picks the
-// AVX-512 kernel (arch/avx512/softmax_avx512.h) where the CPU has it. n >= 1, scale > 0,
+// AVX-512 kernel (arch/avx512/bf16_avx512.h) where the CPU has it. n >= 1, scale > 0,
 // finite inputs.
 float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out);
 // The portable loop the AVX-512 kernel is tested against (and the fallback).
 float ScaledExpToBf16Reference(const float* row, int64_t n, float scale, uint16_t* out);
+
+// out[j] = bf16(x[j]) (round to nearest even; finite inputs), the bf16 linear's activation rows
+// where the CPU lacks AVX-512 (arch/avx512/bf16_avx512.h is the fast one).
+void ConvertToBf16Reference(const float* x, int64_t n, uint16_t* out);
 
 // LeRobot SmolVLA's apply_rope (HF rotate-half layout, float32): for each row r with position
 // positions[r] and each head h, x[:d/2], x[d/2:] are rotated by theta_i = pos / base^(2i/d).

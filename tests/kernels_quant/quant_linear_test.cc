@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -262,6 +263,39 @@ TEST(QuantLinear, SixteenBitFormatsStayCloseToF32) {
       const double bound = f == WeightFormat::kF16 ? 1e-3 : f == WeightFormat::kBF16 ? 5e-3 : f == WeightFormat::kInt8 ? 0.02 : 0.15;
       EXPECT_LT(rel, bound) << WeightFormatName(f) << " on " << BackendName(b);
     }
+  }
+}
+
+// bf16 weights on the bf16 matmul (where the CPU has one): the activation rows are rounded to
+// bf16 too, so the result is within bf16 rounding of the f32 reference on the same weights, for
+// every row count (the M buckets), strided rows, bias + GELU, and a residual aliasing y.
+TEST(QuantLinear, Bf16MatmulMatchesTheReferenceWithinBf16Rounding) {
+  const int64_t m = 77, k = 96, n = 40, ldx = 100, ldy = 45;
+  const auto w = Random(static_cast<size_t>(n * k), 7), bias = Random(static_cast<size_t>(n), 8);
+  const auto x = Random(static_cast<size_t>(m * ldx), 9);
+  const PackedWeights packed = *QuantizeWeights(WeightFormat::kBF16, n, k, w.data());
+  LinearParams p{m, k, n, ldx, ldy, ldy, Activation::kGelu, true};
+  auto ref = MakeQuantizedLinear(Backend::kReference, p, packed, bias.data());
+  auto fast = MakeQuantizedLinear(Backend::kOneDnn, p, packed, bias.data());
+  ASSERT_TRUE(ref.ok() && fast.ok()) << fast.status().ToString();
+  std::printf("bf16 kernel: %s\n", QuantKernelName(WeightFormat::kBF16).c_str());
+  for (int64_t rows : {m, int64_t{33}, int64_t{5}, int64_t{1}}) {
+    const auto res = Random(static_cast<size_t>(m * ldy), 10 + static_cast<uint32_t>(rows));
+    std::vector<float> want = res, got = res;
+    (*ref)->RunRows(x.data(), rows, want.data(), want.data());
+    (*fast)->RunRows(x.data(), rows, got.data(), got.data());
+    double err = 0, norm = 0;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < ldy; ++j) {
+        const size_t at = static_cast<size_t>(i * ldy + j);
+        if (j >= n) {
+          EXPECT_EQ(got[at], res[at]) << "column " << j << " past n was written";
+          continue;
+        }
+        err += (got[at] - want[at]) * (got[at] - want[at]);
+        norm += want[at] * want[at];
+      }
+    EXPECT_LT(std::sqrt(err / norm), 4e-3) << rows << " rows";
   }
 }
 

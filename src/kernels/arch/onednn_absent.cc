@@ -36,6 +36,9 @@ Result<std::unique_ptr<LinearOp>> MakeOneDnnInt8Linear(const LinearParams&, cons
                                                        const QuantOptions&) {
   return Missing("int8 matmul");
 }
+Result<std::unique_ptr<LinearOp>> MakeOneDnnBf16Linear(const LinearParams&, const PackedWeights&, const float*) {
+  return Missing("bf16 matmul");
+}
 Result<std::unique_ptr<ConvOp>> MakeOneDnnInt8Conv(const ConvParams&, const PackedWeights&, const float*,
                                                    const QuantOptions&) {
   return Missing("int8 convolution");

@@ -34,6 +34,10 @@ std::unique_ptr<LinearOp> MakeNeonDotLinear(const LinearParams& p, const PackedW
 // become Status.
 Result<std::unique_ptr<LinearOp>> MakeOneDnnInt8Linear(const LinearParams& p, const PackedWeights& w,
                                                        const float* bias, const QuantOptions& q);
+// oneDNN bf16 x bf16 -> f32 matmul (AMX/AVX512-BF16) on bf16 weights; Unimplemented where
+// oneDNN would run its reference bf16 kernel (or the build has no oneDNN).
+Result<std::unique_ptr<LinearOp>> MakeOneDnnBf16Linear(const LinearParams& p, const PackedWeights& w,
+                                                       const float* bias);
 Result<std::unique_ptr<ConvOp>> MakeOneDnnInt8Conv(const ConvParams& p, const PackedWeights& w, const float* bias,
                                                    const QuantOptions& q);
 

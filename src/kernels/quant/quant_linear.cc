@@ -62,8 +62,15 @@ Result<std::unique_ptr<LinearOp>> MakeQuantizedLinear(Backend b, const LinearPar
                            " (n x k) but the " + WeightFormatName(w.format) + " weights are " + std::to_string(w.n) +
                            "x" + std::to_string(w.k));
   if (b == Backend::kReference) return quant::MakeRefLinear(p, w, bias, q);
+  if (w.format == WeightFormat::kBF16 && b == Backend::kOneDnn) {
+    // bf16 weights run bf16 x bf16 where the CPU multiplies bf16 natively; elsewhere, as f16,
+    // they are widened below.
+    auto op = quant::MakeOneDnnBf16Linear(p, w, bias);
+    if (op.ok() || op.status().code() != StatusCode::kUnimplemented) return op;
+  }
   if (!IsInteger(w.format)) {
-    // f32 / f16 / bf16: widened to f32 once here and run on the f32 GEMM (FORMATS.md explains why).
+    // f32 / f16 (and bf16 without native bf16 matmuls): widened to f32 once here and run on the
+    // f32 GEMM (FORMATS.md explains why).
     std::vector<float> f(static_cast<size_t>(w.n * w.k));
     DequantizeWeights(w, f.data());
     auto op = MakeDynamicLinear(b, p, f.data(), bias);
@@ -100,7 +107,18 @@ Result<std::unique_ptr<ConvOp>> MakeQuantizedConv(Backend b, const ConvParams& p
   return op;
 }
 
+// Whether bf16 weights run on oneDNN's native bf16 matmul here (MakeOneDnnBf16Linear succeeds).
+static bool NativeBf16Matmul() {
+  static const bool native = [] {
+    const std::vector<float> w(32 * 32, 0.5f);
+    auto packed = QuantizeWeights(WeightFormat::kBF16, 32, 32, w.data());
+    return packed.ok() && quant::MakeOneDnnBf16Linear(LinearParams{32, 32, 32}, *packed, nullptr).ok();
+  }();
+  return native;
+}
+
 std::string QuantKernelName(WeightFormat f) {
+  if (f == WeightFormat::kBF16 && NativeBf16Matmul()) return "onednn bf16 matmul (amx/avx512-bf16)";
   if (!IsInteger(f)) return "f32 gemm (" + std::string(LinearImplementation(Backend::kOneDnn)) + ")";
   auto isa = SelectedIsa();
   if (!isa.ok()) return "error: " + isa.status().message();

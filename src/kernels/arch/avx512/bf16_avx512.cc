@@ -1,4 +1,4 @@
-#include "kernels/arch/avx512/softmax_avx512.h"
+#include "kernels/arch/avx512/bf16_avx512.h"
 
 #include <cstdlib>
 
@@ -119,15 +119,44 @@ EMBODY_AVX512 float ScaledExpToBf16IntegerRounding(const float* row, int64_t n, 
   return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
 
-float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
-  static const bool bf16_isa = [] {
+static bool HasBf16Isa() {
+  static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16");
   }();
+  return has;
+}
+
+EMBODY_AVX512_BF16 static void ConvertToBf16Bf16Isa(const float* x, int64_t n, uint16_t* out) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) StoreBf16x32(out + j, _mm512_loadu_ps(x + j), _mm512_loadu_ps(x + j + 16));
+  for (; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
+  }
+}
+
+EMBODY_AVX512 static void ConvertToBf16IntegerRounding(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
+  }
+}
+
+void ConvertToBf16(const float* x, int64_t n, uint16_t* out) {
+  if (HasBf16Isa()) {
+    ConvertToBf16Bf16Isa(x, n, out);
+  } else {
+    ConvertToBf16IntegerRounding(x, n, out);
+  }
+}
+
+float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
+  const bool bf16_isa = HasBf16Isa();
   return bf16_isa ? ScaledExpToBf16Bf16Isa(row, n, scale, out) : ScaledExpToBf16IntegerRounding(row, n, scale, out);
 }
 
-bool SoftmaxAvailable() {
+bool Bf16Available() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
@@ -135,18 +164,48 @@ bool SoftmaxAvailable() {
 
 #else
 
-// REQUIRES: SoftmaxAvailable(), never true here.
+// REQUIRES: Bf16Available(), never true here.
 float ScaledExpToBf16(const float*, int64_t, float, uint16_t*) { std::abort(); }
 float ScaledExpToBf16IntegerRounding(const float*, int64_t, float, uint16_t*) { std::abort(); }
-float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
-  static const bool bf16_isa = [] {
+void ConvertToBf16(const float*, int64_t, uint16_t*) { std::abort(); }
+static bool HasBf16Isa() {
+  static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16");
   }();
+  return has;
+}
+
+EMBODY_AVX512_BF16 static void ConvertToBf16Bf16Isa(const float* x, int64_t n, uint16_t* out) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) StoreBf16x32(out + j, _mm512_loadu_ps(x + j), _mm512_loadu_ps(x + j + 16));
+  for (; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
+  }
+}
+
+EMBODY_AVX512 static void ConvertToBf16IntegerRounding(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
+  }
+}
+
+void ConvertToBf16(const float* x, int64_t n, uint16_t* out) {
+  if (HasBf16Isa()) {
+    ConvertToBf16Bf16Isa(x, n, out);
+  } else {
+    ConvertToBf16IntegerRounding(x, n, out);
+  }
+}
+
+float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
+  const bool bf16_isa = HasBf16Isa();
   return bf16_isa ? ScaledExpToBf16Bf16Isa(row, n, scale, out) : ScaledExpToBf16IntegerRounding(row, n, scale, out);
 }
 
-bool SoftmaxAvailable() { return false; }
+bool Bf16Available() { return false; }
 
 #endif
 
