@@ -15,6 +15,7 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   sub->callback([&run, sub] {
     run = [sub]() -> int {
       auto path = SiblingExecutable("embody-train");
+      if (!path.ok() && path.status().code() == StatusCode::kFailedPrecondition) return Fail(path.status());
       if (!path.ok())
         return Fail(Unimplemented("embody train needs libtorch, which this build lacks (" + path.status().message() +
                                   "): EMBODY_WITH_TRAIN=1 scripts/setup.sh, then rebuild"));

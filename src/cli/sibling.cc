@@ -31,6 +31,9 @@ Result<std::string> SiblingExecutable(const std::string& name) {
   if (ec) return IoError("/proc/self/exe: " + ec.message());
   const std::filesystem::path path = self.parent_path() / name;
   if (::access(path.c_str(), X_OK) != 0) return NotFound(path.string() + ": " + std::strerror(errno));
+  if (std::filesystem::equivalent(self, path, ec))
+    return FailedPrecondition(path.string() + " is this program itself, not " + name +
+                              " (copy or install embody and " + name + " side by side under their own names)");
   return path.string();
 }
 

@@ -14,6 +14,8 @@
 namespace embody::cli {
 
 // Path of executable `name` in the folder of the running executable (/proc/self/exe).
+// FailedPrecondition when that file is the running executable itself (a copy of `embody` named
+// `embody-train` would otherwise exec itself forever).
 Result<std::string> SiblingExecutable(const std::string& name);
 // Replaces this process with `path argv...`; returns only on failure.
 Status ExecInPlace(const std::string& path, const std::vector<std::string>& argv);
