@@ -152,6 +152,9 @@ void Register() {
     kinds.push_back({std::string("int8 ") + KernelIsaName(isa), isa, WeightFormat::kInt8});
     if (isa != KernelIsa::kOneDnn) kinds.push_back({std::string("int4 ") + KernelIsaName(isa), isa, WeightFormat::kInt4});
   }
+  // bf16 weights: oneDNN's bf16 matmul where the CPU has it (else they are widened: f32's row).
+  if (QuantKernelName(WeightFormat::kBF16).find("bf16 matmul") != std::string::npos)
+    kinds.push_back({"bf16 onednn", KernelIsa::kOneDnn, WeightFormat::kBF16});
   for (const Kind& k : kinds) {
     if (k.f == WeightFormat::kInt4) continue;
     benchmark::RegisterBenchmark(("linear/" + k.label + "/" + peak.name).c_str(),
