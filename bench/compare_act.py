@@ -298,8 +298,10 @@ def main(argv=None) -> int:
         if r is not None:
             results["embody"] = r
         emb_diff = embody_infer_diff(exe, ckpt, chunk_norm, chunk_unnorm)
-        for plan in args.plan:
-            qdir = tmp / ("q_" + plan.replace("=", "-").replace(",", "_"))
+        for i, plan in enumerate(args.plan):
+            # Numbered, not named after the plan: a plan with per-layer overrides is longer than
+            # a file name may be.
+            qdir = tmp / f"q{i}"
             cmd = [exe, "quantize", str(ckpt), "--plan", plan, "-o", str(qdir), "--no-report", "--json"]
             log("embody:", " ".join(cmd))
             p = subprocess.run(cmd, capture_output=True, text=True)

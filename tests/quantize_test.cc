@@ -43,6 +43,27 @@ TEST(PrecisionPlan, ParsesBlocksAndOverrides) {
   EXPECT_TRUE(p->UnusedOverrides().empty());
 }
 
+// `*` matches one whole segment (the layer number); a literal override beats a wildcard one of
+// the same length, and a longer pattern beats a shorter one.
+TEST(PrecisionPlan, WildcardSegmentsMatchEveryLayer) {
+  auto p = PrecisionPlan::Parse(
+      "encoder=bf16,model.encoder.layers.*.linear1=int8,model.encoder.layers.2.linear1=f32,model.encoder.*=f16",
+      {"backbone", "encoder"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->For("encoder", "model.encoder.layers.0.linear1"), WeightFormat::kInt8);
+  EXPECT_EQ(p->For("encoder", "model.encoder.layers.13.linear1"), WeightFormat::kInt8);
+  EXPECT_EQ(p->For("encoder", "model.encoder.layers.2.linear1"), WeightFormat::kF32);
+  EXPECT_EQ(p->For("encoder", "model.encoder.layers.0.linear2"), WeightFormat::kF16);  // model.encoder.*
+  EXPECT_EQ(p->For("encoder", "model.encoder.layers.0.linear10"), WeightFormat::kF16);  // segment boundary
+  EXPECT_EQ(p->For("encoder", "model.encoder_img_feat_input_proj"), WeightFormat::kBF16);
+  EXPECT_EQ(p->For("encoder", "model.encoder.layers.1.self_attn.in_proj[0:1024]"), WeightFormat::kF16);
+  p->MarkUsed("model.encoder.layers.5.linear1");
+  EXPECT_EQ(p->UnusedOverrides(), std::vector<std::string>{"model.encoder.layers.2.linear1"});
+  auto bad = PrecisionPlan::Parse("encoder=int8,model.encoder.layers.1*.linear1=f32", {"encoder"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("whole"), std::string::npos);
+}
+
 TEST(PrecisionPlan, RejectsUnknownBlocksAndFormats) {
   auto bad_block = PrecisionPlan::Parse("visoin=int8", {"vision", "llm"});
   ASSERT_FALSE(bad_block.ok());

@@ -18,6 +18,38 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+// How specific override `pattern` is for `op_id`, or -1 when it does not apply. A pattern
+// applies when it is a prefix of op_id ending at a boundary ('.', '[' or the end), where a `*`
+// segment stands for any one segment of op_id. The longer pattern wins; between equal lengths,
+// fewer `*` (so `layers.0.linear1` beats `layers.*.linear1`).
+int64_t Specificity(std::string_view pattern, std::string_view op_id) {
+  size_t i = 0, j = 0;
+  int64_t stars = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] == '*') {
+      ++stars;
+      ++i;
+      if (j >= op_id.size() || op_id[j] == '.') return -1;  // a segment is never empty
+      while (j < op_id.size() && op_id[j] != '.' && op_id[j] != '[') ++j;
+      continue;
+    }
+    if (j >= op_id.size() || pattern[i] != op_id[j]) return -1;
+    ++i;
+    ++j;
+  }
+  if (j != op_id.size() && op_id[j] != '.' && op_id[j] != '[') return -1;
+  return static_cast<int64_t>(pattern.size()) * 64 - stars;
+}
+
+// A `*` must be a whole segment: "layers.*.linear1", not "layers.1*".
+bool StarsAreSegments(std::string_view key) {
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (key[i] != '*') continue;
+    if ((i > 0 && key[i - 1] != '.') || (i + 1 < key.size() && key[i + 1] != '.')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<PrecisionPlan> PrecisionPlan::Parse(std::string_view text, const std::vector<std::string>& blocks) {
@@ -45,6 +77,9 @@ Result<PrecisionPlan> PrecisionPlan::Parse(std::string_view text, const std::vec
     auto format = kernels::ParseWeightFormat(value);
     if (!format.ok()) return format.status().WithContext("precision plan entry '" + std::string(item) + "'");
     if (key.find('.') != std::string::npos) {
+      if (!StarsAreSegments(key))
+        return InvalidArgument("precision plan entry '" + std::string(item) +
+                               "': '*' stands for one whole layer-name segment, e.g. model.encoder.layers.*.linear1");
       plan.overrides_[key] = *format;
       plan.override_used_[key] = false;
     } else if (plan.block_format_.count(key)) {
@@ -61,9 +96,12 @@ Result<PrecisionPlan> PrecisionPlan::Parse(std::string_view text, const std::vec
 
 kernels::WeightFormat PrecisionPlan::For(std::string_view block, std::string_view op_id) const {
   const std::string* best = nullptr;
-  for (const auto& [prefix, format] : overrides_) {
-    if (op_id.substr(0, prefix.size()) == prefix && (op_id.size() == prefix.size() || op_id[prefix.size()] == '.' || op_id[prefix.size()] == '[')) {
-      if (!best || prefix.size() > best->size()) best = &prefix;
+  int64_t best_score = -1;
+  for (const auto& [pattern, format] : overrides_) {
+    const int64_t score = Specificity(pattern, op_id);
+    if (score > best_score) {
+      best = &pattern;
+      best_score = score;
     }
   }
   if (best) return overrides_.at(*best);
@@ -72,10 +110,8 @@ kernels::WeightFormat PrecisionPlan::For(std::string_view block, std::string_vie
 }
 
 void PrecisionPlan::MarkUsed(std::string_view op_id) const {
-  for (auto& [prefix, used] : override_used_) {
-    if (op_id.substr(0, prefix.size()) == prefix && (op_id.size() == prefix.size() || op_id[prefix.size()] == '.' || op_id[prefix.size()] == '[')) {
-      used = true;
-    }
+  for (auto& [pattern, used] : override_used_) {
+    if (Specificity(pattern, op_id) >= 0) used = true;
   }
 }
 

@@ -9,6 +9,9 @@
 //   "llm=int8,model.vlm_with_expert.vlm.model.text_model.layers.0=f32"
 //                                                    a key with a dot is an op-id prefix that
 //                                                    overrides its block (longest prefix wins)
+//   "encoder=bf16,model.encoder.layers.*.linear1=int8"
+//                                                    `*` stands for any one segment (a layer
+//                                                    number); a literal segment wins a tie
 // Blocks not named stay f32. Every name is checked: an unknown block or format is an error that
 // lists the valid ones, and an override that matches no op is reported when the model loads.
 #pragma once
@@ -31,7 +34,8 @@ class PrecisionPlan {
   // `blocks` are the model's block names (ActBlocks() / SmolVlaBlocks()).
   static Result<PrecisionPlan> Parse(std::string_view text, const std::vector<std::string>& blocks);
 
-  // The format for op `op_id` of `block`: the longest override prefix of op_id, else the block's.
+  // The format for op `op_id` of `block`: the most specific override matching op_id, else the
+  // block's.
   kernels::WeightFormat For(std::string_view block, std::string_view op_id) const;
   // Records that an override matched an op (for the unmatched-override check).
   void MarkUsed(std::string_view op_id) const;
