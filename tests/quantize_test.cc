@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/seeded.h"
+#include "data/writer.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "models/act/act_backbone.h"
@@ -149,6 +150,66 @@ TEST(Quantize, ActPlanWritesASelfContainedModel) {
   EXPECT_EQ(MaxAbsDiff(q_file, q_load), 0.0f);
   EXPECT_GT(MaxAbsDiff(q_file, f32), 0.0f);
   EXPECT_LT(MaxAbsDiff(q_file, f32), 0.25f);
+}
+
+// A LeRobot dataset with one camera of `h` x `w` and a 6-d state: `episodes` of 12 frames.
+void WriteCalibrationDataset(const std::string& root, int h, int w, int episodes) {
+  data::DatasetSpec spec;
+  spec.state_names = spec.action_names = {"a.pos", "b.pos", "c.pos", "d.pos", "e.pos", "f.pos"};
+  spec.cameras = {{"top", h, w}};
+  data::WriterOptions options;
+  options.video.codecs = {"libx264"};  // SVT-AV1 refuses frames under 64 rows (and says so)
+  auto writer = data::DatasetWriter::Create(root, spec, options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  for (int e = 0; e < episodes; ++e) {
+    ASSERT_TRUE((*writer)->BeginEpisode({}).ok());
+    for (int f = 0; f < 12; ++f) {
+      float st[6], ac[6];
+      for (int j = 0; j < 6; ++j) st[j] = 0.1f * f - 0.3f * j + e, ac[j] = -st[j];
+      std::vector<uint8_t> img(static_cast<size_t>(h * w * 3));
+      seeded::FillImage(e * 100 + f, "observation.images.top", h, w, img.data());
+      data::FrameInput in;
+      in.state = st;
+      in.action = ac;
+      in.images.push_back(img.data());
+      ASSERT_TRUE((*writer)->AddFrame(in).ok());
+    }
+    ASSERT_TRUE((*writer)->EndEpisode().ok());
+  }
+  ASSERT_TRUE((*writer)->Close().ok());
+}
+
+// --calib dataset: calibration on recorded frames, the report on other frames of the same
+// dataset; a dataset whose cameras do not fit the policy is an error naming the camera.
+TEST(Quantize, CalibratesOnARecordedDataset) {
+  const std::string src = testing::FreshTempDir("quant_ds_src"), out = testing::FreshTempDir("quant_ds_out");
+  const std::string ds = testing::FreshTempDir("quant_ds_data") + "/ds", bad = testing::FreshTempDir("quant_ds_bad") + "/ds";
+  ASSERT_TRUE(models::act::WriteSeededActCheckpoint(src, SmallAct()).ok());
+  WriteCalibrationDataset(ds, 32, 64, 2);
+  quantize::QuantizeRequest r;
+  r.checkpoint = src;
+  r.output = out;
+  r.plan = "backbone=int8,encoder=int8";
+  r.static_activations = true;
+  r.calib_dataset = ds;
+  r.dataset_samples = 3;
+  auto res = quantize::Quantize(r);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  ASSERT_EQ(res->sensitivity.size(), 3u);
+  EXPECT_GT(res->sensitivity.back().action_max_std, 0.0);
+  EXPECT_LT(res->sensitivity.back().action_max_std, 0.5);
+  auto meta = io::ReadJsonFile(out + "/" + models::kQuantMetadataFile);
+  ASSERT_TRUE(meta.ok());
+  EXPECT_TRUE(meta->value("static_activations", false));  // scales fitted to the dataset's frames
+
+  WriteCalibrationDataset(bad, 24, 64, 1);
+  r.calib_dataset = bad;
+  auto wrong = quantize::Quantize(r);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("observation.images.top"), std::string::npos) << wrong.status().ToString();
+  EXPECT_NE(wrong.status().message().find("24x64"), std::string::npos);
+  r.calib_dataset = ds + "-missing";
+  EXPECT_FALSE(quantize::Quantize(r).ok());
 }
 
 TEST(Quantize, BadRequestsAndFilesGiveClearErrors) {

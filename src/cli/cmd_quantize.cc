@@ -17,7 +17,7 @@ struct QuantizeArgs {
   bool static_activations = false, no_report = false, json = false;
 };
 
-Result<int> ParseCalib(const std::string& spec) {
+Result<int> ParseSeededCalib(const std::string& spec) {
   if (spec.rfind("seeded", 0) == 0) {
     if (spec == "seeded") return 4;
     if (spec.size() > 7 && spec[6] == ':') {
@@ -29,7 +29,32 @@ Result<int> ParseCalib(const std::string& spec) {
     }
     return InvalidArgument("--calib '" + spec + "': expected seeded or seeded:N with 1 <= N <= 1000");
   }
-  return Unimplemented("--calib '" + spec + "': calibration from a dataset is not supported yet; use seeded:N");
+  return InvalidArgument("--calib '" + spec + "': expected seeded[:N] or dataset:<dataset root>[:N]");
+}
+
+// seeded[:N] -> N seeded inputs; dataset:ROOT[:N] -> N frames of a LeRobot dataset (default 8).
+Status ParseCalib(const std::string& spec, quantize::QuantizeRequest& req) {
+  if (spec.rfind("dataset:", 0) == 0) {
+    std::string root = spec.substr(8);
+    int n = 8;
+    if (const size_t colon = root.rfind(':'); colon != std::string::npos) {
+      const std::string count = root.substr(colon + 1);
+      if (!count.empty() && count.find_first_not_of("0123456789") == std::string::npos) {
+        n = count.size() <= 4 ? std::stoi(count) : 0;
+        root.resize(colon);
+        if (n < 1 || n > 1000)
+          return InvalidArgument("--calib '" + spec + "': the frame count must be between 1 and 1000");
+      }
+    }
+    if (root.empty()) return InvalidArgument("--calib '" + spec + "': expected dataset:<dataset root>[:N]");
+    req.calib_dataset = root;
+    req.dataset_samples = n;
+    return Status::Ok();
+  }
+  auto n = ParseSeededCalib(spec);
+  if (!n.ok()) return n.status();
+  req.seeded_samples = *n;
+  return Status::Ok();
 }
 
 io::Json ResultJson(const quantize::QuantizeResult& r, const QuantizeArgs& a) {
@@ -69,9 +94,7 @@ int RunQuantize(const QuantizeArgs& a) {
   req.checkpoint = a.checkpoint;
   req.output = a.output;
   req.plan = a.plan;
-  auto calib = ParseCalib(a.calib);
-  if (!calib.ok()) return Fail(calib.status());
-  req.seeded_samples = *calib;
+  if (Status st = ParseCalib(a.calib, req); !st.ok()) return Fail(st);
   req.static_activations = a.static_activations;
   req.report = !a.no_report;
   auto backend = kernels::ParseBackend(a.backend);
@@ -144,7 +167,7 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
                   "(e.g. vision=int8,llm=int8). A key with a dot overrides one layer by op-id prefix")
       ->required();
   sub->add_option("-o,--output", a->output, "Output folder (written atomically)")->required();
-  sub->add_option("--calib", a->calib, "Calibration inputs: seeded:N (default seeded:4)");
+  sub->add_option("--calib", a->calib, "Calibration inputs: seeded:N (default seeded:4), or dataset:<LeRobot dataset root>[:N] (N frames, default 8; the report then uses N other frames)");
   sub->add_flag("--static-activations", a->static_activations,
                 "Quantize activations with calibrated per-op scales instead of per row at run time");
   sub->add_flag("--no-report", a->no_report, "Skip the sensitivity analysis");

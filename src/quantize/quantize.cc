@@ -6,6 +6,7 @@
 
 #include "core/seeded.h"
 #include "core/timer.h"
+#include "data/reader.h"
 #include "io/json_file.h"
 #include "models/act/act_model.h"
 #include "models/common/precision_plan.h"
@@ -180,6 +181,64 @@ Result<std::vector<Sample>> MakeSamples(const std::string& type, const std::stri
   return samples;
 }
 
+// `count` frames of the dataset at global indices floor((i + phase) * frames / count): phase 0.25
+// for calibration, 0.75 for evaluation, so the two sets interleave and do not overlap when the
+// dataset has at least 2 * count frames. Cameras are the config's (same keys and sizes as the
+// dataset's), the state is observation.state, SmolVLA's noise seeded as for seeded inputs.
+Result<std::vector<Sample>> MakeDatasetSamples(const std::string& type, const std::string& dir,
+                                               const QuantizeRequest& r, double phase) {
+  std::vector<models::Feature> cams;
+  int64_t state_dim = 0, noise = 0;
+  if (type == "act") {
+    EMBODY_ASSIGN_OR_RETURN(auto c, models::act::LoadActConfig(dir + "/config.json"));
+    for (size_t i = 0; i < c.num_cameras(); ++i) cams.push_back(c.camera(i));
+    state_dim = c.state_dim();
+  } else {
+    EMBODY_ASSIGN_OR_RETURN(auto c, models::smolvla::LoadSmolVlaConfig(dir));
+    for (size_t i = 0; i < c.num_cameras(); ++i) cams.push_back(c.camera(i));
+    state_dim = c.state_dim();
+    noise = int64_t{c.chunk_size} * c.max_action_dim;
+  }
+  const std::string where = "--calib dataset:" + r.calib_dataset;
+  EMBODY_ASSIGN_OR_RETURN(auto ds, data::Dataset::Open(r.calib_dataset));
+  if (ds->num_frames() < 1) return InvalidArgument(where + ": the dataset has no frames");
+  const std::vector<std::string> numeric = ds->numeric_keys();
+  const bool has_state = std::find(numeric.begin(), numeric.end(), "observation.state") != numeric.end();
+  if (state_dim > 0 && !has_state)
+    return InvalidArgument(where + ": the policy takes observation.state but the dataset has no such column");
+  auto reader = ds->NewFrameReader();
+  std::vector<Sample> samples(static_cast<size_t>(r.dataset_samples));
+  for (int i = 0; i < r.dataset_samples; ++i) {
+    const auto index = std::min<int64_t>(
+        ds->num_frames() - 1,
+        static_cast<int64_t>((i + phase) * static_cast<double>(ds->num_frames()) / r.dataset_samples));
+    EMBODY_ASSIGN_OR_RETURN(const int64_t episode, ds->EpisodeOf(index));
+    const int64_t frame = index - ds->episodes()[static_cast<size_t>(episode)].from;
+    Sample& s = samples[static_cast<size_t>(i)];
+    for (const models::Feature& cam : cams) {
+      EMBODY_ASSIGN_OR_RETURN(io::Image img, reader->Image(cam.key, episode, frame));
+      const int h = static_cast<int>(cam.shape[1]), w = static_cast<int>(cam.shape[2]);
+      if (img.height != h || img.width != w)
+        return InvalidArgument(where + ": camera " + cam.key + " frames are " + std::to_string(img.height) + "x" +
+                               std::to_string(img.width) + " but the policy takes " + std::to_string(h) + "x" +
+                               std::to_string(w));
+      s.images.push_back(std::move(img.pixels));
+      s.sizes.emplace_back(h, w);
+    }
+    if (state_dim > 0) {
+      EMBODY_ASSIGN_OR_RETURN(s.state, ds->Value("observation.state", episode, frame));
+      if (static_cast<int64_t>(s.state.size()) != state_dim)
+        return InvalidArgument(where + ": observation.state has " + std::to_string(s.state.size()) +
+                               " values but the policy takes " + std::to_string(state_dim));
+    }
+    if (noise) {
+      s.noise.resize(static_cast<size_t>(noise));
+      seeded::FillWeight("noise." + std::to_string(i), Shape{noise, 1}, 0, s.noise.data());
+    }
+  }
+  return samples;
+}
+
 using LoadFn = std::function<Result<std::unique_ptr<Runner>>(const std::string& dir, const std::string& plan,
                                                               models::QuantCapture* capture)>;
 
@@ -242,7 +301,17 @@ Result<QuantizeResult> Quantize(const QuantizeRequest& r, const ProgressFn& prog
   const LoadFn load = [&](const std::string& dir, const std::string& p, models::QuantCapture* cap) {
     return type == "act" ? ActRunner::Load(dir, r, p, cap) : SmolVlaRunner::Load(dir, r, p, cap);
   };
-  EMBODY_ASSIGN_OR_RETURN(std::vector<Sample> samples, MakeSamples(type, r.checkpoint, r));
+  // Evaluation samples (the report) and calibration samples: the same seeded inputs, or two
+  // interleaved sets of dataset frames.
+  std::vector<Sample> samples, calib_samples;
+  if (r.calib_dataset.empty()) {
+    EMBODY_ASSIGN_OR_RETURN(samples, MakeSamples(type, r.checkpoint, r));
+    calib_samples = samples;
+  } else {
+    if (r.dataset_samples < 1) return InvalidArgument("quantize: --calib dataset needs at least one frame");
+    EMBODY_ASSIGN_OR_RETURN(calib_samples, MakeDatasetSamples(type, r.checkpoint, r, 0.25));
+    EMBODY_ASSIGN_OR_RETURN(samples, MakeDatasetSamples(type, r.checkpoint, r, 0.75));
+  }
   QuantizeResult result;
   result.policy_type = type;
   result.plan = plan.ToString();
@@ -258,7 +327,7 @@ Result<QuantizeResult> Quantize(const QuantizeRequest& r, const ProgressFn& prog
     models::QuantCapture capture;
     capture.observe = true;
     EMBODY_ASSIGN_OR_RETURN(auto runner, load(r.checkpoint, r.plan, &capture));
-    EMBODY_ASSIGN_OR_RETURN(auto calib, RunAll(*runner, samples, progress, "calibration"));
+    EMBODY_ASSIGN_OR_RETURN(auto calib, RunAll(*runner, calib_samples, progress, "calibration"));
     runner.reset();
     EMBODY_ASSIGN_OR_RETURN(result.files, models::WriteQuantizedCheckpoint(r.checkpoint, r.output, type, result.plan,
                                                                            capture, r.static_activations));

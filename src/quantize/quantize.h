@@ -24,8 +24,14 @@ struct QuantizeRequest {
   std::string checkpoint;  // a LeRobot pretrained_model folder (ACT or SmolVLA)
   std::string output;      // the folder to write (replaced atomically)
   std::string plan;        // e.g. "backbone=int8,encoder=int8"
-  // Calibration inputs: `seeded_samples` seeded observations (docs/formats/seeded-weights.md).
+  // Calibration inputs: `seeded_samples` seeded observations (docs/formats/seeded-weights.md),
+  // calibrating and evaluated on the same inputs; or, when `calib_dataset` names a LeRobot
+  // dataset root, `dataset_samples` frames spread over it for calibration and as many other
+  // frames, each halfway between two calibration frames, for the sensitivity report (so static
+  // activation scales are judged on frames they were not fitted to).
   int seeded_samples = 4;
+  std::string calib_dataset;
+  int dataset_samples = 8;
   bool static_activations = false;  // store calibrated activation scales and use them
   bool report = true;               // run the sensitivity analysis
   kernels::Backend backend = kernels::Backend::kOneDnn;
