@@ -30,6 +30,9 @@ std::unique_ptr<LinearOp> MakeAvx2Linear(const LinearParams& p, const PackedWeig
                                          const QuantOptions& q);
 std::unique_ptr<LinearOp> MakeNeonDotLinear(const LinearParams& p, const PackedWeights& w, const float* bias,
                                             const QuantOptions& q);
+// f16 weights on AArch64 NEON with half-precision arithmetic (arch/arm/hgemm_neon.cc).
+// REQUIRES: HasCpuFeature(kNeonFp16), format kF16.
+std::unique_ptr<LinearOp> MakeNeonFp16Linear(const LinearParams& p, const PackedWeights& w, const float* bias);
 // oneDNN s8 x s8 -> s32 matmul (AMX/VNNI) with embody's epilogue; int8 only. Errors from oneDNN
 // become Status.
 Result<std::unique_ptr<LinearOp>> MakeOneDnnInt8Linear(const LinearParams& p, const PackedWeights& w,

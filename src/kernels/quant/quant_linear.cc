@@ -31,6 +31,14 @@ std::unique_ptr<LinearOp> MakeIntLinear(KernelIsa isa, const LinearParams& p, co
   return quant::MakeRefLinear(p, w, bias, q);
 }
 
+// f16 weights run the NEON half-precision kernel where the CPU has FEAT_FP16, unless
+// EMBODY_KERNEL_ISA=ref asks for the scalar reference everywhere.
+bool NeonFp16Selected() {
+  if (!HasCpuFeature(CpuFeature::kNeonFp16)) return false;
+  auto isa = SelectedIsa();
+  return isa.ok() && *isa != KernelIsa::kRef;
+}
+
 }  // namespace
 
 namespace quant {
@@ -62,6 +70,9 @@ Result<std::unique_ptr<LinearOp>> MakeQuantizedLinear(Backend b, const LinearPar
                            " (n x k) but the " + WeightFormatName(w.format) + " weights are " + std::to_string(w.n) +
                            "x" + std::to_string(w.k));
   if (b == Backend::kReference) return quant::MakeRefLinear(p, w, bias, q);
+  if (w.format == WeightFormat::kF16 && b == Backend::kOneDnn && NeonFp16Selected()) {
+    if (auto op = quant::MakeNeonFp16Linear(p, w, bias)) return op;
+  }
   if (w.format == WeightFormat::kBF16 && b == Backend::kOneDnn) {
     // bf16 weights run bf16 x bf16 where the CPU multiplies bf16 natively; elsewhere, as f16,
     // they are widened below.
@@ -119,6 +130,7 @@ static bool NativeBf16Matmul() {
 
 std::string QuantKernelName(WeightFormat f) {
   if (f == WeightFormat::kBF16 && NativeBf16Matmul()) return "onednn bf16 matmul (amx/avx512-bf16)";
+  if (f == WeightFormat::kF16 && NeonFp16Selected()) return "neon-fp16 (4x16 fmla .8h, f32 sums every 16 k)";
   if (!IsInteger(f)) return "f32 gemm (" + std::string(LinearImplementation(Backend::kOneDnn)) + ")";
   auto isa = SelectedIsa();
   if (!isa.ok()) return "error: " + isa.status().message();

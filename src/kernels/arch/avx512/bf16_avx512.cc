@@ -3,15 +3,15 @@
 #include <cstdlib>
 
 #if defined(__x86_64__)
-#define EMBODY_SOFTMAX_X86 1
+#define EMBODY_BF16_X86 1
 #include <immintrin.h>
 #else
-#define EMBODY_SOFTMAX_X86 0
+#define EMBODY_BF16_X86 0
 #endif
 
 namespace embody::kernels::avx512 {
 
-#if EMBODY_SOFTMAX_X86
+#if EMBODY_BF16_X86
 
 #define EMBODY_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 #define EMBODY_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,fma,avx512bf16")))
@@ -168,43 +168,6 @@ bool Bf16Available() {
 float ScaledExpToBf16(const float*, int64_t, float, uint16_t*) { std::abort(); }
 float ScaledExpToBf16IntegerRounding(const float*, int64_t, float, uint16_t*) { std::abort(); }
 void ConvertToBf16(const float*, int64_t, uint16_t*) { std::abort(); }
-static bool HasBf16Isa() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16");
-  }();
-  return has;
-}
-
-EMBODY_AVX512_BF16 static void ConvertToBf16Bf16Isa(const float* x, int64_t n, uint16_t* out) {
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) StoreBf16x32(out + j, _mm512_loadu_ps(x + j), _mm512_loadu_ps(x + j + 16));
-  for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
-    _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
-  }
-}
-
-EMBODY_AVX512 static void ConvertToBf16IntegerRounding(const float* x, int64_t n, uint16_t* out) {
-  for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
-    _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
-  }
-}
-
-void ConvertToBf16(const float* x, int64_t n, uint16_t* out) {
-  if (HasBf16Isa()) {
-    ConvertToBf16Bf16Isa(x, n, out);
-  } else {
-    ConvertToBf16IntegerRounding(x, n, out);
-  }
-}
-
-float ScaledExpToBf16(const float* row, int64_t n, float scale, uint16_t* out) {
-  const bool bf16_isa = HasBf16Isa();
-  return bf16_isa ? ScaledExpToBf16Bf16Isa(row, n, scale, out) : ScaledExpToBf16IntegerRounding(row, n, scale, out);
-}
-
 bool Bf16Available() { return false; }
 
 #endif
