@@ -149,20 +149,33 @@ double RelErr(const std::vector<float>& q, const std::vector<float>& f) {
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
-Result<std::vector<Sample>> MakeSamples(const std::string& type, const std::string& dir, const QuantizeRequest& r) {
-  std::vector<Sample> samples(static_cast<size_t>(r.seeded_samples));
-  std::vector<models::Feature> cams;
+// What a policy's observation holds: its cameras (keys and sizes), the state's length and, for
+// SmolVLA, the flow-matching noise's length.
+struct PolicyInputs {
+  std::vector<models::Feature> cameras;
   int64_t state_dim = 0, noise = 0;
+};
+
+Result<PolicyInputs> LoadPolicyInputs(const std::string& type, const std::string& dir) {
+  PolicyInputs in;
   if (type == "act") {
     EMBODY_ASSIGN_OR_RETURN(auto c, models::act::LoadActConfig(dir + "/config.json"));
-    for (size_t i = 0; i < c.num_cameras(); ++i) cams.push_back(c.camera(i));
-    state_dim = c.state_dim();
+    for (size_t i = 0; i < c.num_cameras(); ++i) in.cameras.push_back(c.camera(i));
+    in.state_dim = c.state_dim();
   } else {
     EMBODY_ASSIGN_OR_RETURN(auto c, models::smolvla::LoadSmolVlaConfig(dir));
-    for (size_t i = 0; i < c.num_cameras(); ++i) cams.push_back(c.camera(i));
-    state_dim = c.state_dim();
-    noise = int64_t{c.chunk_size} * c.max_action_dim;
+    for (size_t i = 0; i < c.num_cameras(); ++i) in.cameras.push_back(c.camera(i));
+    in.state_dim = c.state_dim();
+    in.noise = int64_t{c.chunk_size} * c.max_action_dim;
   }
+  return in;
+}
+
+Result<std::vector<Sample>> MakeSamples(const std::string& type, const std::string& dir, const QuantizeRequest& r) {
+  std::vector<Sample> samples(static_cast<size_t>(r.seeded_samples));
+  EMBODY_ASSIGN_OR_RETURN(const PolicyInputs in, LoadPolicyInputs(type, dir));
+  const std::vector<models::Feature>& cams = in.cameras;
+  const int64_t state_dim = in.state_dim, noise = in.noise;
   for (int step = 0; step < r.seeded_samples; ++step) {
     Sample& s = samples[static_cast<size_t>(step)];
     for (const models::Feature& cam : cams) {
@@ -187,18 +200,9 @@ Result<std::vector<Sample>> MakeSamples(const std::string& type, const std::stri
 // dataset's), the state is observation.state, SmolVLA's noise seeded as for seeded inputs.
 Result<std::vector<Sample>> MakeDatasetSamples(const std::string& type, const std::string& dir,
                                                const QuantizeRequest& r, double phase) {
-  std::vector<models::Feature> cams;
-  int64_t state_dim = 0, noise = 0;
-  if (type == "act") {
-    EMBODY_ASSIGN_OR_RETURN(auto c, models::act::LoadActConfig(dir + "/config.json"));
-    for (size_t i = 0; i < c.num_cameras(); ++i) cams.push_back(c.camera(i));
-    state_dim = c.state_dim();
-  } else {
-    EMBODY_ASSIGN_OR_RETURN(auto c, models::smolvla::LoadSmolVlaConfig(dir));
-    for (size_t i = 0; i < c.num_cameras(); ++i) cams.push_back(c.camera(i));
-    state_dim = c.state_dim();
-    noise = int64_t{c.chunk_size} * c.max_action_dim;
-  }
+  EMBODY_ASSIGN_OR_RETURN(const PolicyInputs in, LoadPolicyInputs(type, dir));
+  const std::vector<models::Feature>& cams = in.cameras;
+  const int64_t state_dim = in.state_dim, noise = in.noise;
   const std::string where = "--calib dataset:" + r.calib_dataset;
   EMBODY_ASSIGN_OR_RETURN(auto ds, data::Dataset::Open(r.calib_dataset));
   if (ds->num_frames() < 1) return InvalidArgument(where + ": the dataset has no frames");

@@ -3,10 +3,7 @@
 // (so results are bit-identical to the reference). Convolution: u8/s8 x s8 with per-channel
 // runtime output scales, f32 nChw16c out.
 //
-// Linear rows: AMX kernels need M fixed at creation (a runtime M falls back to a 4-6x slower
-// GEMM, measured), so primitives are built for M = p.m and halvings of it down to 32 rows, all on
-// one packed weight layout; RunRows picks the smallest that covers the rows (the extra rows hold
-// stale data and their outputs are ignored: matmul rows are independent).
+// Linear rows: one primitive per row bucket (onednn_row_buckets.h: AMX needs M at creation).
 #include <omp.h>
 
 #include <algorithm>
@@ -20,6 +17,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/quant/formats.h"
 #include "kernels/onednn/dnnl_util.h"
+#include "kernels/quant/onednn_row_buckets.h"
 #include "kernels/quant/quant_internal.h"
 
 namespace embody::kernels::quant {
@@ -96,33 +94,7 @@ class OneDnnInt8Linear final : public LinearOp {
       op->wscale_ = w.scales;
       op->bias_.assign(static_cast<size_t>(p.n), 0.0f);
       if (bias) std::copy(bias, bias + p.n, op->bias_.begin());
-      memory::desc w_user({p.k, p.n}, dt::s8, tag::ba);  // [n, k] row-major
-      memory::desc w_md;
-      for (int64_t m = p.m; m >= 1; m = m > 32 ? (m + 1) / 2 : 0) {
-        memory::desc a_md({m, p.k}, dt::s8, tag::ab), c_md({m, p.n}, dt::s32, tag::ab);
-        memory::desc w_want = w_md ? w_md : memory::desc({p.k, p.n}, dt::s8, tag::any);
-        dnnl::matmul::primitive_desc pd;
-        try {
-          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, w_want, c_md), OwnScratchpad(), Engine());
-        } catch (const dnnl::error&) {
-          if (m == p.m) throw;
-          continue;  // this M has no kernel on the first M's weight layout: use a larger one
-        }
-        if (!w_md) {
-          w_md = pd.weights_desc();
-          op->impl_ = pd.impl_info_str();
-        }
-        op->buckets_.push_back({m, dnnl::matmul(pd), memory(a_md, Engine(), DNNL_MEMORY_NONE),
-                                memory(c_md, Engine(), DNNL_MEMORY_NONE), Scratchpad(pd.scratchpad_desc())});
-      }
-      memory user(w_user, Engine(), const_cast<uint8_t*>(w.data.data()));
-      op->weights_ = memory(w_md, Engine());
-      dnnl::reorder(user, op->weights_).execute(op->stream_, user, op->weights_);
-      op->stream_.wait();
-      for (Bucket& b : op->buckets_) {
-        b.args = {{DNNL_ARG_SRC, b.a}, {DNNL_ARG_WEIGHTS, op->weights_}, {DNNL_ARG_DST, b.c}};
-        if (b.scratch) b.args[DNNL_ARG_SCRATCHPAD] = b.scratch;
-      }
+      op->matmul_.Build(p.m, p.k, p.n, dt::s8, dt::s8, dt::s32, w.data.data());
       op->a_.resize(static_cast<size_t>(p.m * p.k));
       op->acc_.resize(static_cast<size_t>(p.m * p.n));
       op->row_scale_.resize(static_cast<size_t>(p.m));
@@ -137,13 +109,7 @@ class OneDnnInt8Linear final : public LinearOp {
 #pragma omp parallel for schedule(static) if (rows * k > 32768)
     for (int64_t i = 0; i < rows; ++i)
       row_scale_[static_cast<size_t>(i)] = QuantizeRowS8(x + i * p_.ldx, k, q_, a_.data() + i * k);
-    Bucket* b = &buckets_.front();
-    for (auto& c : buckets_)
-      if (c.m >= rows && c.m < b->m) b = &c;
-    b->a.set_data_handle(a_.data());
-    b->c.set_data_handle(acc_.data());
-    b->prim.execute(stream_, b->args);
-    stream_.wait();
+    matmul_.Run(rows, a_.data(), acc_.data());
     const int max_threads = static_cast<int>(rows_.size() / static_cast<size_t>(n));
 #pragma omp parallel num_threads(std::min(max_threads, std::max(1, omp_get_max_threads()))) if (rows * n > 32768)
     {
@@ -164,19 +130,10 @@ class OneDnnInt8Linear final : public LinearOp {
   }
 
  private:
-  struct Bucket {
-    int64_t m;
-    dnnl::primitive prim;
-    memory a, c, scratch;
-    std::unordered_map<int, memory> args;  // bound at creation: Run never allocates
-  };
-  OneDnnInt8Linear(const LinearParams& p, const QuantOptions& q) : p_(p), q_(q), stream_(Engine()) {}
+  OneDnnInt8Linear(const LinearParams& p, const QuantOptions& q) : p_(p), q_(q) {}
   LinearParams p_;
   QuantOptions q_;
-  dnnl::stream stream_;
-  std::vector<Bucket> buckets_;
-  memory weights_;
-  std::string impl_;
+  RowBucketedMatmul matmul_;
   std::vector<int8_t> a_;
   std::vector<int32_t> acc_;
   std::vector<float> wscale_, bias_, row_scale_, rows_;

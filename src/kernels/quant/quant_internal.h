@@ -30,6 +30,12 @@ std::unique_ptr<LinearOp> MakeAvx2Linear(const LinearParams& p, const PackedWeig
                                          const QuantOptions& q);
 std::unique_ptr<LinearOp> MakeNeonDotLinear(const LinearParams& p, const PackedWeights& w, const float* bias,
                                             const QuantOptions& q);
+// The f32 end of the 16-bit linears: for each of `rows` rows of acc (leading dimension ld_acc,
+// clobbered), y = act(acc + bias) (+ residual, which may alias y), with p's n, act, residual,
+// ldy and ldr (both resolved, non-zero).
+void FinishRows(const LinearParams& p, float* acc, int64_t rows, int64_t ld_acc, const float* bias,
+                const float* residual, float* y);
+
 // f16 weights on AArch64 NEON with half-precision arithmetic (arch/arm/hgemm_neon.cc).
 // REQUIRES: HasCpuFeature(kNeonFp16), format kF16.
 std::unique_ptr<LinearOp> MakeNeonFp16Linear(const LinearParams& p, const PackedWeights& w, const float* bias);

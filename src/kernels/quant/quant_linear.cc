@@ -2,8 +2,10 @@
 #include "kernels/quant/quant_linear.h"
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "kernels/elementwise.h"
 #include "kernels/quant/quant_internal.h"
 
 namespace embody::kernels {
@@ -42,6 +44,24 @@ bool NeonFp16Selected() {
 }  // namespace
 
 namespace quant {
+
+void FinishRows(const LinearParams& p, float* acc, int64_t rows, int64_t ld_acc, const float* bias,
+                const float* residual, float* y) {
+  const int64_t n = p.n;
+#pragma omp parallel for schedule(static) if (rows * n > 32768)
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = acc + i * ld_acc;
+    for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
+    ApplyActivationInPlace(p.act, row, n);
+    float* yi = y + i * p.ldy;
+    if (p.residual) {
+      const float* ri = residual + i * p.ldr;  // may alias yi
+      for (int64_t j = 0; j < n; ++j) yi[j] = row[j] + ri[j];
+    } else {
+      std::memcpy(yi, row, static_cast<size_t>(n) * sizeof(float));
+    }
+  }
+}
 
 // For tests and benchmarks: the linear of one named family (which must be available).
 Result<std::unique_ptr<LinearOp>> MakeQuantizedLinearWithIsa(KernelIsa isa, const LinearParams& p,

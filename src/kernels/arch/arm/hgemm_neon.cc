@@ -122,19 +122,7 @@ class NeonFp16Linear final : public LinearOp {
         for (int r = 0; r < kMr; ++r)
           std::memcpy(c_.data() + (s * kMr + r) * cols + pnl * kNr, tile + r * kNr, sizeof(float) * kNr);
       }
-#pragma omp parallel for schedule(static) if (rows * n > 32768)
-    for (int64_t i = 0; i < rows; ++i) {
-      float* row = c_.data() + i * cols;
-      for (int64_t j = 0; j < n; ++j) row[j] += bias_[static_cast<size_t>(j)];
-      ApplyActivationInPlace(p_.act, row, n);
-      float* yi = y + i * p_.ldy;
-      if (p_.residual) {
-        const float* ri = res + i * p_.ldr;  // may alias yi
-        for (int64_t j = 0; j < n; ++j) yi[j] = row[j] + ri[j];
-      } else {
-        std::memcpy(yi, row, static_cast<size_t>(n) * sizeof(float));
-      }
-    }
+    FinishRows(p_, c_.data(), rows, cols, bias_.data(), res, y);
   }
 
  private:
