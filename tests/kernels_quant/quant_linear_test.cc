@@ -329,6 +329,34 @@ TEST(QuantLinear, F16ErrorDoesNotGrowWithK) {
   }
 }
 
+// f16/bf16 convolution weights (a plan's backbone=bf16) run as the backend's f32 convolution on
+// the widened weights, the same result as building that convolution from them; int4 is refused
+// with a pointer to int8.
+TEST(QuantConv, SixteenBitWeightsRunWidenedAndInt4IsRefused) {
+  ConvParams p;
+  p.in_c = 8, p.out_c = 16, p.in_h = 9, p.in_w = 11, p.kernel = 3, p.stride = 1, p.pad = 1, p.relu = true;
+  p.plain_src = true;
+  const int64_t kk = p.in_c * 9;
+  const auto w = Random(static_cast<size_t>(p.out_c * kk), 13), bias = Random(static_cast<size_t>(p.out_c), 14);
+  for (WeightFormat f : {WeightFormat::kF16, WeightFormat::kBF16}) {
+    const PackedWeights packed = *QuantizeWeights(f, p.out_c, kk, w.data());
+    std::vector<float> widened(static_cast<size_t>(p.out_c * kk));
+    DequantizeWeights(packed, widened.data());
+    auto q = MakeQuantizedConv(Backend::kReference, p, packed, bias.data());
+    auto ref = MakeConv(Backend::kReference, p, widened.data(), bias.data());
+    ASSERT_TRUE(q.ok() && ref.ok()) << q.status().ToString();
+    const auto src = Random((*q)->src_bytes() / 4, 15);
+    std::vector<float> a((*q)->dst_bytes() / 4), b(a.size());
+    (*q)->Run(src.data(), a.data());
+    (*ref)->Run(src.data(), b.data());
+    EXPECT_EQ(a, b) << WeightFormatName(f);
+  }
+  auto int4 = MakeQuantizedConv(Backend::kReference, p, *QuantizeWeights(WeightFormat::kInt4, p.out_c, kk, w.data()),
+                                bias.data());
+  ASSERT_FALSE(int4.ok());
+  EXPECT_NE(int4.status().message().find("use int8"), std::string::npos);
+}
+
 TEST(QuantLinear, KernelIsaOverride) {
   const char* old = std::getenv("EMBODY_KERNEL_ISA");
   const std::string saved = old ? old : "";

@@ -117,8 +117,9 @@ Result<std::unique_ptr<ConvOp>> MakeQuantizedConv(Backend b, const ConvParams& p
                                                   const float* bias, const QuantOptions& q) {
   EMBODY_TRY(w.Validate());
   EMBODY_TRY(CheckOptions(q, "quantized conv"));
-  if (w.format != WeightFormat::kInt8)
-    return InvalidArgument(std::string("quantized conv: weights must be int8, got ") + WeightFormatName(w.format));
+  if (w.format == WeightFormat::kInt4)
+    return InvalidArgument("quantized conv: int4 is a format for linear layers (blocks of 32 along k); use int8 "
+                           "for convolutions");
   for (int64_t d : {p.in_c, p.out_c, p.in_h, p.in_w, p.kernel, p.stride})
     if (d <= 0) return InvalidArgument("quantized conv: every dimension must be positive");
   if (p.out_h() <= 0 || p.out_w() <= 0) return InvalidArgument("quantized conv: input too small for the kernel");
@@ -126,6 +127,14 @@ Result<std::unique_ptr<ConvOp>> MakeQuantizedConv(Backend b, const ConvParams& p
     return InvalidArgument("quantized conv: weights are [" + std::to_string(w.n) + ", " + std::to_string(w.k) +
                            "], expected [out_c, in_c * k * k] = [" + std::to_string(p.out_c) + ", " +
                            std::to_string(p.in_c * p.kernel * p.kernel) + "]");
+  if (w.format != WeightFormat::kInt8) {
+    // f32 / f16 / bf16 convolutions: widened to f32 here and run as the backend's f32
+    // convolution (only the file shrinks; an AMX bf16 convolution measured about twice the int8
+    // pipeline's time, README.md, so int8 is the fast backbone format).
+    std::vector<float> f(static_cast<size_t>(w.n * w.k));
+    DequantizeWeights(w, f.data());
+    return MakeConv(b, p, f.data(), bias);
+  }
   std::vector<float> zero;
   if (!bias) {
     zero.assign(static_cast<size_t>(p.out_c), 0.0f);

@@ -86,7 +86,8 @@ struct QuantOptions {
 Result<std::unique_ptr<LinearOp>> MakeQuantizedLinear(Backend b, const LinearParams& p, const PackedWeights& w,
                                                       const float* bias, const QuantOptions& q = {});
 
-// Convolution with int8 weights (per output channel), the ConvOp contract of kernels/ops.h and the
+// Convolution with int8 weights (per output channel; f32/f16/bf16 weights are widened and run as
+// the backend's f32 convolution, int4 is an error), the ConvOp contract of kernels/ops.h and the
 // backend's activation layout (reference: NCHW; oneDNN: nChw16c, plain NCHW source when
 // p.plain_src). w: format kInt8 with n = out_c, k = in_c * kernel * kernel ([out_c, in_c, kh, kw]
 // flattened). Activations are quantized per tensor: to u8 when the source is a ReLU output (every
