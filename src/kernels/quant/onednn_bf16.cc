@@ -11,10 +11,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
 #include <dnnl.hpp>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "kernels/arch/avx512/bf16_avx512.h"
