@@ -155,6 +155,9 @@ void Register() {
   // bf16 weights: oneDNN's bf16 matmul where the CPU has it (else they are widened: f32's row).
   if (QuantKernelName(WeightFormat::kBF16).find("bf16 matmul") != std::string::npos)
     kinds.push_back({"bf16 onednn", KernelIsa::kOneDnn, WeightFormat::kBF16});
+  // f16 weights: the half-precision kernel (AVX512-FP16 / NEON fp16) where the CPU has one.
+  if (QuantKernelName(WeightFormat::kF16).find("fp16") != std::string::npos)
+    kinds.push_back({"f16 fp16", KernelIsa::kOneDnn, WeightFormat::kF16});
   for (const Kind& k : kinds) {
     if (k.f == WeightFormat::kInt4) continue;
     benchmark::RegisterBenchmark(("linear/" + k.label + "/" + peak.name).c_str(),

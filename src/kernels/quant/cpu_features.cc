@@ -17,7 +17,7 @@ namespace {
 constexpr CpuFeature kAllFeatures[] = {
     CpuFeature::kAvx2,       CpuFeature::kFma,      CpuFeature::kF16c,     CpuFeature::kAvx512F,
     CpuFeature::kAvx512Bw,   CpuFeature::kAvx512Vl, CpuFeature::kAvx512Vnni, CpuFeature::kAvxVnni,
-    CpuFeature::kAvx512Bf16, CpuFeature::kAmxInt8,  CpuFeature::kNeon,     CpuFeature::kNeonDotProd,
+    CpuFeature::kAvx512Bf16, CpuFeature::kAvx512Fp16, CpuFeature::kAmxInt8,  CpuFeature::kNeon,     CpuFeature::kNeonDotProd,
     CpuFeature::kNeonFp16,   CpuFeature::kNeonI8mm,
 };
 
@@ -58,6 +58,7 @@ Features DetectX86() {
   f.Set(CpuFeature::kAvx512Vl, os_avx512 && (b7 & (1u << 31)));
   f.Set(CpuFeature::kAvx512Vnni, os_avx512 && (c7 & (1u << 11)));
   f.Set(CpuFeature::kAvx512Bf16, os_avx512 && (a71 & (1u << 5)));
+  f.Set(CpuFeature::kAvx512Fp16, os_avx512 && (d7 & (1u << 23)));
   f.Set(CpuFeature::kAmxInt8, os_amx && (d7 & (1u << 25)));
   return f;
 }
@@ -103,6 +104,7 @@ const char* CpuFeatureName(CpuFeature f) {
     case CpuFeature::kAvx512Vnni: return "avx512_vnni";
     case CpuFeature::kAvxVnni: return "avx_vnni";
     case CpuFeature::kAvx512Bf16: return "avx512_bf16";
+    case CpuFeature::kAvx512Fp16: return "avx512_fp16";
     case CpuFeature::kAmxInt8: return "amx_int8";
     case CpuFeature::kNeon: return "neon";
     case CpuFeature::kNeonDotProd: return "dotprod";

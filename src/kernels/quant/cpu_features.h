@@ -21,6 +21,7 @@ enum class CpuFeature {
   kAvx512Vnni,
   kAvxVnni,
   kAvx512Bf16,
+  kAvx512Fp16,  // half-precision arithmetic (Sapphire Rapids)
   kAmxInt8,
   // AArch64
   kNeon,

@@ -39,6 +39,8 @@ void FinishRows(const LinearParams& p, float* acc, int64_t rows, int64_t ld_acc,
 // f16 weights on AArch64 NEON with half-precision arithmetic (arch/arm/hgemm_neon.cc).
 // REQUIRES: HasCpuFeature(kNeonFp16), format kF16.
 std::unique_ptr<LinearOp> MakeNeonFp16Linear(const LinearParams& p, const PackedWeights& w, const float* bias);
+// The same on x86 with AVX512-FP16 (arch/x86/hgemm_avx512fp16.cc). REQUIRES: kAvx512Fp16, kF16.
+std::unique_ptr<LinearOp> MakeAvx512Fp16Linear(const LinearParams& p, const PackedWeights& w, const float* bias);
 // oneDNN s8 x s8 -> s32 matmul (AMX/VNNI) with embody's epilogue; int8 only. Errors from oneDNN
 // become Status.
 Result<std::unique_ptr<LinearOp>> MakeOneDnnInt8Linear(const LinearParams& p, const PackedWeights& w,

@@ -33,12 +33,20 @@ std::unique_ptr<LinearOp> MakeIntLinear(KernelIsa isa, const LinearParams& p, co
   return quant::MakeRefLinear(p, w, bias, q);
 }
 
-// f16 weights run the NEON half-precision kernel where the CPU has FEAT_FP16, unless
-// EMBODY_KERNEL_ISA=ref asks for the scalar reference everywhere.
-bool NeonFp16Selected() {
-  if (!HasCpuFeature(CpuFeature::kNeonFp16)) return false;
+// The half-precision kernel family for f16 weights on this CPU ("" when none): NEON with
+// FEAT_FP16, x86 with AVX512-FP16, unless EMBODY_KERNEL_ISA=ref asks for the scalar reference.
+std::string HalfFamily() {
   auto isa = SelectedIsa();
-  return isa.ok() && *isa != KernelIsa::kRef;
+  if (!isa.ok() || *isa == KernelIsa::kRef) return "";
+  if (HasCpuFeature(CpuFeature::kNeonFp16)) return "neon-fp16 (4x16 fmla .8h, f32 sums every 16 k)";
+  if (HasCpuFeature(CpuFeature::kAvx512Fp16)) return "avx512fp16 (8x32 vfmadd231ph, f32 sums every 16 k)";
+  return "";
+}
+
+std::unique_ptr<LinearOp> MakeHalfLinear(const LinearParams& p, const PackedWeights& w, const float* bias) {
+  if (HasCpuFeature(CpuFeature::kNeonFp16)) return quant::MakeNeonFp16Linear(p, w, bias);
+  if (HasCpuFeature(CpuFeature::kAvx512Fp16)) return quant::MakeAvx512Fp16Linear(p, w, bias);
+  return nullptr;
 }
 
 }  // namespace
@@ -90,8 +98,8 @@ Result<std::unique_ptr<LinearOp>> MakeQuantizedLinear(Backend b, const LinearPar
                            " (n x k) but the " + WeightFormatName(w.format) + " weights are " + std::to_string(w.n) +
                            "x" + std::to_string(w.k));
   if (b == Backend::kReference) return quant::MakeRefLinear(p, w, bias, q);
-  if (w.format == WeightFormat::kF16 && b == Backend::kOneDnn && NeonFp16Selected()) {
-    if (auto op = quant::MakeNeonFp16Linear(p, w, bias)) return op;
+  if (w.format == WeightFormat::kF16 && b == Backend::kOneDnn && !HalfFamily().empty()) {
+    if (auto op = MakeHalfLinear(p, w, bias)) return op;
   }
   if (w.format == WeightFormat::kBF16 && b == Backend::kOneDnn) {
     // bf16 weights run bf16 x bf16 where the CPU multiplies bf16 natively; elsewhere, as f16,
@@ -159,7 +167,7 @@ static bool NativeBf16Matmul() {
 
 std::string QuantKernelName(WeightFormat f) {
   if (f == WeightFormat::kBF16 && NativeBf16Matmul()) return "onednn bf16 matmul (amx/avx512-bf16)";
-  if (f == WeightFormat::kF16 && NeonFp16Selected()) return "neon-fp16 (4x16 fmla .8h, f32 sums every 16 k)";
+  if (f == WeightFormat::kF16 && !HalfFamily().empty()) return HalfFamily();
   if (!IsInteger(f)) return "f32 gemm (" + std::string(LinearImplementation(Backend::kOneDnn)) + ")";
   auto isa = SelectedIsa();
   if (!isa.ok()) return "error: " + isa.status().message();
