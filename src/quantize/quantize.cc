@@ -198,8 +198,12 @@ Result<std::vector<Sample>> MakeSamples(const std::string& type, const std::stri
 // for calibration, 0.75 for evaluation, so the two sets interleave and do not overlap when the
 // dataset has at least 2 * count frames. Cameras are the config's (same keys and sizes as the
 // dataset's), the state is observation.state, SmolVLA's noise seeded as for seeded inputs.
-Result<std::vector<Sample>> MakeDatasetSamples(const std::string& type, const std::string& dir,
-                                               const QuantizeRequest& r, double phase) {
+// Returns {calibration, evaluation}; the dataset is opened and its columns read once for both.
+struct DatasetSamples {
+  std::vector<Sample> calibration, evaluation;
+};
+Result<DatasetSamples> MakeDatasetSamples(const std::string& type, const std::string& dir,
+                                          const QuantizeRequest& r) {
   EMBODY_ASSIGN_OR_RETURN(const PolicyInputs in, LoadPolicyInputs(type, dir));
   const std::vector<models::Feature>& cams = in.cameras;
   const int64_t state_dim = in.state_dim, noise = in.noise;
@@ -211,36 +215,40 @@ Result<std::vector<Sample>> MakeDatasetSamples(const std::string& type, const st
   if (state_dim > 0 && !has_state)
     return InvalidArgument(where + ": the policy takes observation.state but the dataset has no such column");
   auto reader = ds->NewFrameReader();
-  std::vector<Sample> samples(static_cast<size_t>(r.dataset_samples));
-  for (int i = 0; i < r.dataset_samples; ++i) {
-    const auto index = std::min<int64_t>(
-        ds->num_frames() - 1,
-        static_cast<int64_t>((i + phase) * static_cast<double>(ds->num_frames()) / r.dataset_samples));
-    EMBODY_ASSIGN_OR_RETURN(const int64_t episode, ds->EpisodeOf(index));
-    const int64_t frame = index - ds->episodes()[static_cast<size_t>(episode)].from;
-    Sample& s = samples[static_cast<size_t>(i)];
-    for (const models::Feature& cam : cams) {
-      EMBODY_ASSIGN_OR_RETURN(io::Image img, reader->Image(cam.key, episode, frame));
-      const int h = static_cast<int>(cam.shape[1]), w = static_cast<int>(cam.shape[2]);
-      if (img.height != h || img.width != w)
-        return InvalidArgument(where + ": camera " + cam.key + " frames are " + std::to_string(img.height) + "x" +
-                               std::to_string(img.width) + " but the policy takes " + std::to_string(h) + "x" +
-                               std::to_string(w));
-      s.images.push_back(std::move(img.pixels));
-      s.sizes.emplace_back(h, w);
-    }
-    if (state_dim > 0) {
-      EMBODY_ASSIGN_OR_RETURN(s.state, ds->Value("observation.state", episode, frame));
-      if (static_cast<int64_t>(s.state.size()) != state_dim)
-        return InvalidArgument(where + ": observation.state has " + std::to_string(s.state.size()) +
-                               " values but the policy takes " + std::to_string(state_dim));
-    }
-    if (noise) {
-      s.noise.resize(static_cast<size_t>(noise));
-      seeded::FillWeight("noise." + std::to_string(i), Shape{noise, 1}, 0, s.noise.data());
+  DatasetSamples out;
+  for (const auto& [phase, samples] : {std::pair<double, std::vector<Sample>*>{0.25, &out.calibration},
+                                       std::pair<double, std::vector<Sample>*>{0.75, &out.evaluation}}) {
+    samples->resize(static_cast<size_t>(r.dataset_samples));
+    for (int i = 0; i < r.dataset_samples; ++i) {
+      const auto index = std::min<int64_t>(
+          ds->num_frames() - 1,
+          static_cast<int64_t>((i + phase) * static_cast<double>(ds->num_frames()) / r.dataset_samples));
+      EMBODY_ASSIGN_OR_RETURN(const int64_t episode, ds->EpisodeOf(index));
+      const int64_t frame = index - ds->episodes()[static_cast<size_t>(episode)].from;
+      Sample& s = (*samples)[static_cast<size_t>(i)];
+      for (const models::Feature& cam : cams) {
+        EMBODY_ASSIGN_OR_RETURN(io::Image img, reader->Image(cam.key, episode, frame));
+        const int h = static_cast<int>(cam.shape[1]), w = static_cast<int>(cam.shape[2]);
+        if (img.height != h || img.width != w)
+          return InvalidArgument(where + ": camera " + cam.key + " frames are " + std::to_string(img.height) + "x" +
+                                 std::to_string(img.width) + " but the policy takes " + std::to_string(h) + "x" +
+                                 std::to_string(w));
+        s.images.push_back(std::move(img.pixels));
+        s.sizes.emplace_back(h, w);
+      }
+      if (state_dim > 0) {
+        EMBODY_ASSIGN_OR_RETURN(s.state, ds->Value("observation.state", episode, frame));
+        if (static_cast<int64_t>(s.state.size()) != state_dim)
+          return InvalidArgument(where + ": observation.state has " + std::to_string(s.state.size()) +
+                                 " values but the policy takes " + std::to_string(state_dim));
+      }
+      if (noise) {
+        s.noise.resize(static_cast<size_t>(noise));
+        seeded::FillWeight("noise." + std::to_string(i), Shape{noise, 1}, 0, s.noise.data());
+      }
     }
   }
-  return samples;
+  return out;
 }
 
 using LoadFn = std::function<Result<std::unique_ptr<Runner>>(const std::string& dir, const std::string& plan,
@@ -313,8 +321,9 @@ Result<QuantizeResult> Quantize(const QuantizeRequest& r, const ProgressFn& prog
     calib_samples = samples;
   } else {
     if (r.dataset_samples < 1) return InvalidArgument("quantize: --calib dataset needs at least one frame");
-    EMBODY_ASSIGN_OR_RETURN(calib_samples, MakeDatasetSamples(type, r.checkpoint, r, 0.25));
-    EMBODY_ASSIGN_OR_RETURN(samples, MakeDatasetSamples(type, r.checkpoint, r, 0.75));
+    EMBODY_ASSIGN_OR_RETURN(DatasetSamples both, MakeDatasetSamples(type, r.checkpoint, r));
+    calib_samples = std::move(both.calibration);
+    samples = std::move(both.evaluation);
   }
   QuantizeResult result;
   result.policy_type = type;
