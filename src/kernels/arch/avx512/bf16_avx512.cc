@@ -23,6 +23,9 @@ namespace embody::kernels::avx512 {
 
 namespace {
 
+// The lanes of a 16-float step with `left` values remaining (all 16 when left >= 16).
+inline __mmask16 TailMask(int64_t left) { return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1); }
+
 // Four independent accumulators: vmaxps has a 4-cycle latency, and a single chain ran the
 // pass at a quarter of the load rate.
 EMBODY_AVX512 float RowMax(const float* row, int64_t n) {
@@ -35,7 +38,7 @@ EMBODY_AVX512 float RowMax(const float* row, int64_t n) {
     m3 = _mm512_max_ps(m3, _mm512_loadu_ps(row + j + 48));
   }
   for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    const __mmask16 k = TailMask(n - j);
     m0 = _mm512_mask_max_ps(m0, k, m0, _mm512_maskz_loadu_ps(k, row + j));
   }
   return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
@@ -68,6 +71,18 @@ EMBODY_AVX512 inline __m256i ToBf16(__m512 v) {
   return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16));
 }
 
+// The last n - j (< 32) values of ScaledExpToBf16: masked 16-lane steps, rounded with ToBf16.
+EMBODY_AVX512 inline __m512 ScaledExpTail(const float* row, int64_t j, int64_t n, __m512 s, __m512 shift,
+                                          uint16_t* out, __m512 sum) {
+  for (; j < n; j += 16) {
+    const __mmask16 k = TailMask(n - j);
+    const __m512 e = _mm512_maskz_mov_ps(k, Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + j), s, shift)));
+    sum = _mm512_add_ps(sum, e);
+    _mm256_mask_storeu_epi16(out + j, k, ToBf16(e));
+  }
+  return sum;
+}
+
 // The two 16-value halves of a 32-value step, rounded to bf16 by the instruction made for it.
 EMBODY_AVX512_BF16 inline void StoreBf16x32(uint16_t* out, __m512 lo, __m512 hi) {
   _mm512_storeu_si512(out, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
@@ -89,13 +104,7 @@ EMBODY_AVX512_BF16 static float ScaledExpToBf16Bf16Isa(const float* row, int64_t
     sum1 = _mm512_add_ps(sum1, e1);
     StoreBf16x32(out + j, e0, e1);
   }
-  for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
-    const __m512 e = _mm512_maskz_mov_ps(k, Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + j), s, shift)));
-    sum0 = _mm512_add_ps(sum0, e);
-    _mm256_mask_storeu_epi16(out + j, k, ToBf16(e));
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
+  return _mm512_reduce_add_ps(_mm512_add_ps(ScaledExpTail(row, j, n, s, shift, out, sum0), sum1));
 }
 
 EMBODY_AVX512 float ScaledExpToBf16IntegerRounding(const float* row, int64_t n, float scale, uint16_t* out) {
@@ -110,13 +119,7 @@ EMBODY_AVX512 float ScaledExpToBf16IntegerRounding(const float* row, int64_t n, 
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), ToBf16(e0));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j + 16), ToBf16(e1));
   }
-  for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
-    const __m512 e = _mm512_maskz_mov_ps(k, Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + j), s, shift)));
-    sum0 = _mm512_add_ps(sum0, e);
-    _mm256_mask_storeu_epi16(out + j, k, ToBf16(e));
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
+  return _mm512_reduce_add_ps(_mm512_add_ps(ScaledExpTail(row, j, n, s, shift, out, sum0), sum1));
 }
 
 static bool HasBf16Isa() {
@@ -131,14 +134,14 @@ EMBODY_AVX512_BF16 static void ConvertToBf16Bf16Isa(const float* x, int64_t n, u
   int64_t j = 0;
   for (; j + 32 <= n; j += 32) StoreBf16x32(out + j, _mm512_loadu_ps(x + j), _mm512_loadu_ps(x + j + 16));
   for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    const __mmask16 k = TailMask(n - j);
     _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
   }
 }
 
 EMBODY_AVX512 static void ConvertToBf16IntegerRounding(const float* x, int64_t n, uint16_t* out) {
   for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1);
+    const __mmask16 k = TailMask(n - j);
     _mm256_mask_storeu_epi16(out + j, k, ToBf16(_mm512_maskz_loadu_ps(k, x + j)));
   }
 }
