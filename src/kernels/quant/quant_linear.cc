@@ -102,8 +102,8 @@ Result<std::unique_ptr<LinearOp>> MakeQuantizedLinear(Backend b, const LinearPar
     if (auto op = MakeHalfLinear(p, w, bias)) return op;
   }
   if (w.format == WeightFormat::kBF16 && b == Backend::kOneDnn) {
-    // bf16 weights run bf16 x bf16 where the CPU multiplies bf16 natively; elsewhere, as f16,
-    // they are widened below.
+    // bf16 weights run bf16 x bf16 where the CPU multiplies bf16 natively; elsewhere they are
+    // widened below (as f16 is on CPUs without half-precision arithmetic).
     auto op = quant::MakeOneDnnBf16Linear(p, w, bias);
     if (op.ok() || op.status().code() != StatusCode::kUnimplemented) return op;
   }
