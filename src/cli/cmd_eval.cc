@@ -27,9 +27,15 @@ int RunEval(const EvalArgs& a) {
   Progress bar("eval " + a.mode, total);
   auto s = train::EvaluateCheckpoint(a.policy, o, [&](int done, int, const train::EvalEpisodeResult& e) {
     if (a.json) return bar.Step(done);
-    std::fprintf(stderr, "%-4s cluster %2d seed %8llu  %s%s\n", e.set.c_str(), e.cluster,
-                 static_cast<unsigned long long>(e.seed), e.success ? "success" : "FAIL",
-                 e.success ? (" at " + std::to_string(e.time_to_success).substr(0, 5) + " s").c_str() : "");
+    char what[64];
+    if (e.success)
+      std::snprintf(what, sizeof what, "success at %.2f s", e.time_to_success);
+    else
+      std::snprintf(what, sizeof what, "FAIL (%s, bag rose %.0f mm)",
+                    e.max_bag_lift < train::kLiftedBagMetres ? "missed grasp" : "dropped or misplaced",
+                    e.max_bag_lift * 1000);
+    std::fprintf(stderr, "%-4s cluster %2d seed %8llu  %s\n", e.set.c_str(), e.cluster,
+                 static_cast<unsigned long long>(e.seed), what);
   });
   if (a.json) bar.Finish();
   if (!s.ok()) return Fail(s.status());
@@ -45,6 +51,8 @@ int RunEval(const EvalArgs& a) {
   std::printf("test %d/%d = %.2f   val %d/%d = %.2f   global %d/%d = %.2f\n", s->test_success, s->test_total, s->test(),
               s->val_success, s->val_total, s->val(), s->test_success + s->val_success, s->test_total + s->val_total,
               s->global());
+  std::printf("failures: %d missed grasps, %d bags dropped or misplaced\n", s->missed_grasps(),
+              s->dropped_or_misplaced());
   if (!a.output.empty()) std::printf("wrote %s\n", a.output.c_str());
   return 0;
 }
@@ -61,6 +69,10 @@ void RegisterEval(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--mode", a->mode, "sync (LeRobot's select_action loop) or async");
   sub->add_option("--latency", a->o.latency, "Charged latency: measured, ms (250), x<factor>, imx95-act");
   sub->add_option("--threshold", a->o.threshold, "async: chunk_size_threshold")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--temporal-ensemble", a->o.temporal_ensemble,
+                  "ACT, sync: temporal_ensemble_coeff (0.01 in the ACT paper; an inference every tick). "
+                  "Default: the checkpoint's; 0: off")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--seed-base", a->o.seed_base, "First evaluation seed (1000000)");
   sub->add_option("--max-seconds", a->o.max_seconds, "Episode time limit (simulated s)");
   sub->add_option("--threads", a->o.threads, "Inference threads (0: all cores)");

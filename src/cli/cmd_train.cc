@@ -120,15 +120,18 @@ int RunBench(const TrainArgs& a) {
   }
   auto t = train::BenchTrainStep(a.h, f, a.o.batch_size, a.bench_steps, a.o.threads);
   if (!t.ok()) return Fail(t.status());
-  const double sps = 1.0 / *t;
+  const double sps = 1.0 / t->step;
   if (a.json) {
     PrintJson({{"batch_size", a.o.batch_size}, {"cameras", a.bench_cameras}, {"height", a.bench_height},
-               {"width", a.bench_width}, {"dim_model", a.h.dim_model}, {"seconds_per_step", *t},
-               {"steps_per_s", sps}, {"threads", a.o.threads}});
+               {"width", a.bench_width}, {"dim_model", a.h.dim_model}, {"seconds_per_step", t->step},
+               {"phases_s", {{"forward", t->forward}, {"backward", t->backward}, {"optimizer", t->optimizer}}},
+               {"steps_per_s", sps}, {"threads", a.o.threads}, {"use_amp", a.h.use_amp}});
   } else {
-    std::printf("ACT training step (forward + backward + AdamW), batch %d, %d cameras %dx%d, dim_model %d: "
-                "%.3f s/step = %.3f steps/s (median of %d)\n",
-                a.o.batch_size, a.bench_cameras, a.bench_height, a.bench_width, a.h.dim_model, *t, sps, a.bench_steps);
+    std::printf("ACT training step (forward + backward + AdamW), batch %d, %d cameras %dx%d, dim_model %d%s: "
+                "%.3f s/step = %.3f steps/s (median of %d; forward %.3f, backward %.3f, clip + AdamW %.3f s)\n",
+                a.o.batch_size, a.bench_cameras, a.bench_height, a.bench_width, a.h.dim_model,
+                a.h.use_amp ? ", bf16 autocast" : "", t->step, sps, a.bench_steps, t->forward, t->backward,
+                t->optimizer);
   }
   return 0;
 }
@@ -326,7 +329,10 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
       sub->add_option("--activation", a->h.feedforward_activation, "ACT: relu or gelu"),
       sub->add_option("--dropout", a->h.dropout, "ACT dropout (0.1)"),
       sub->add_option("--kl-weight", a->h.kl_weight, "ACT KL weight (10)"),
-      sub->add_option("--lr-backbone", a->h.optimizer_lr_backbone, "ACT backbone learning rate (1e-5)")};
+      sub->add_option("--lr-backbone", a->h.optimizer_lr_backbone, "ACT backbone learning rate (1e-5)"),
+      sub->add_flag("--use-amp", a->h.use_amp,
+                    "ACT: LeRobot's use_amp, the forward pass under bf16 autocast (fast on AMX / AVX512-BF16 CPUs); "
+                    "with --resume it turns it on for the rest of the run")};
   std::vector<CLI::Option*> smolvla_only = {
       sub->add_option("--vlm", a->vlm, "SmolVLA backbone: small (default; trains from scratch on a CPU), tiny, or base "
                                        "(SmolVLM2-500M's dimensions)"),

@@ -53,7 +53,7 @@ io::Json MakeActConfigJson(const ActHparams& h, const TrainFeatures& f) {
           {"input_features", inputs},
           {"output_features", {{"action", Feature("ACTION", {f.action_dim})}}},
           {"device", "cpu"},
-          {"use_amp", false},
+          {"use_amp", h.use_amp},
           {"push_to_hub", false},
           {"repo_id", nullptr},
           {"private", nullptr},
@@ -114,6 +114,10 @@ Status ReadActConfigJson(const io::Json& j, const std::string& path, ActHparams*
   EMBODY_TRY(number("optimizer_lr", &h->optimizer_lr));
   EMBODY_TRY(number("optimizer_weight_decay", &h->optimizer_weight_decay));
   EMBODY_TRY(number("optimizer_lr_backbone", &h->optimizer_lr_backbone));
+  if (j.contains("use_amp") && !j["use_amp"].is_null()) {
+    if (!j["use_amp"].is_boolean()) return InvalidArgument(path + ": field 'use_amp': expected true or false");
+    h->use_amp = j["use_amp"].get<bool>();
+  }
   if (c.env_state()) return Unimplemented(path + ": observation.environment_state: not trained here yet");
   *f = TrainFeatures{};
   for (size_t i = 0; i < c.num_cameras(); ++i) {

@@ -31,6 +31,7 @@ struct ActHparams {
   double optimizer_lr = 1e-5;
   double optimizer_weight_decay = 1e-4;
   double optimizer_lr_backbone = 1e-5;
+  bool use_amp = false;  // PreTrainedConfig.use_amp: the forward pass under bf16 autocast (CPU)
 };
 
 // What the policy sees of a dataset: camera feature keys (observation.images.<name>, camera

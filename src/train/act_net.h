@@ -140,6 +140,7 @@ struct ActNetImpl : torch::nn::Module {
   torch::nn::Linear action_head{nullptr};
 
  private:
+  ActOutput Compute(const ActBatch& b);  // forward() without the final casts to f32
   torch::Tensor CameraPositions(int64_t h, int64_t w);  // [(h w), 1, D], cached per size
   torch::Tensor cam_pos_;
   int64_t cam_pos_h_ = -1, cam_pos_w_ = -1;

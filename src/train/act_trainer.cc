@@ -168,6 +168,8 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
     TrainFeatures ckf;
     EMBODY_TRY(ReadActConfigJson(cfg, cfg_path, &h, &ckf));
     EMBODY_TRY(CheckCheckpointFeatures(ckf, f, resume.dir));
+    // mixed precision is how the run computes, not what it trains: the command line may turn it on
+    if (h_in.use_amp) h.use_amp = true;
   }
 
   torch::manual_seed(o.seed);
@@ -240,7 +242,8 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, cons
   return std::vector<float>(robot.data_ptr<float>(), robot.data_ptr<float>() + robot.numel());
 }
 
-Result<double> BenchTrainStep(const ActHparams& h, const TrainFeatures& f, int batch_size, int steps, int threads) {
+Result<TrainStepTimes> BenchTrainStep(const ActHparams& h, const TrainFeatures& f, int batch_size, int steps,
+                                      int threads) {
   EMBODY_TRY(ValidateHparams(h));
   if (steps < 1 || batch_size < 1) return InvalidArgument("bench: steps and batch size must be >= 1");
   SetTorchThreads(threads);
@@ -256,18 +259,27 @@ Result<double> BenchTrainStep(const ActHparams& h, const TrainFeatures& f, int b
   b.actions = torch::randn({batch_size, h.chunk_size, f.action_dim});
   b.action_is_pad = torch::zeros({batch_size, h.chunk_size}, torch::kBool);
   policy->train();
-  std::vector<double> times;
+  std::vector<double> total, fwd, bwd, optim;
   for (int i = 0; i < steps + 1; ++i) {  // the first step warms up allocators and is not counted
     const auto t0 = Clock::now();
-    ActLoss loss = policy->Loss(b);
+    ActLoss loss = policy->Loss(b);  // Loss reads the values (.item()), so the forward pass is done here
+    const auto t1 = Clock::now();
     opt.ZeroGrad();
     loss.loss.backward();
+    const auto t2 = Clock::now();
     torch::nn::utils::clip_grad_norm_(opt.AllParams(), 10.0);
     opt.Step();
-    if (i > 0) times.push_back(Since(t0));
+    if (i == 0) continue;
+    total.push_back(Since(t0));
+    fwd.push_back(std::chrono::duration<double>(t1 - t0).count());
+    bwd.push_back(std::chrono::duration<double>(t2 - t1).count());
+    optim.push_back(Since(t2));
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return TrainStepTimes{median(total), median(fwd), median(bwd), median(optim)};
 }
 
 }  // namespace embody::train

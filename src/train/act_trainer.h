@@ -31,8 +31,12 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& pretraine
                                                     std::vector<float>* normalized = nullptr);
 
 // Wall time of one training step (forward, backward, AdamW) of a fresh model on random inputs:
-// the speed measurement, independent of any dataset. Returns the median seconds per step.
-Result<double> BenchTrainStep(const ActHparams& hparams, const TrainFeatures& features, int batch_size, int steps,
-                              int threads);
+// the speed measurement, independent of any dataset. Medians over `steps` steps, whole step and
+// each phase (the phases' medians need not add up to the step's).
+struct TrainStepTimes {
+  double step = 0, forward = 0, backward = 0, optimizer = 0;  // seconds
+};
+Result<TrainStepTimes> BenchTrainStep(const ActHparams& hparams, const TrainFeatures& features, int batch_size,
+                                      int steps, int threads);
 
 }  // namespace embody::train

@@ -78,6 +78,23 @@ TEST_F(SimRunner, SyncRunsNActionStepsOfEachChunk) {
   EXPECT_LE(r_full->inferences, (r_full->ticks + 49) / 50 + 1);
 }
 
+TEST_F(SimRunner, TemporalEnsemblingInfersEveryTickAndStillSucceeds) {
+  sim::Episode episode(*task_);
+  OraclePolicy oracle(*task_, episode, 50, 0);
+  SimRunOptions o;
+  o.mode = Mode::kSync;
+  o.latency = *ParseLatencyProfile("0");
+  o.temporal_ensemble_coeff = 0.01;
+  auto r = RunPolicyEpisode(episode, oracle, {0, sim::kValidationCluster, false}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->success);
+  EXPECT_EQ(r->inferences, r->ticks);  // one chunk per executed action
+  EXPECT_GT(r->max_bag_lift, 0.05);    // the bag was carried
+  o.mode = Mode::kAsync;
+  EXPECT_EQ(RunPolicyEpisode(episode, oracle, {0, sim::kValidationCluster, false}, o).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(SimRunner, IsDeterministic) {
   const SimEpisodeReport a = Run(Mode::kAsync, "500", 0.2, 3), b = Run(Mode::kAsync, "500", 0.2, 3);
   EXPECT_EQ(a.ticks, b.ticks);

@@ -140,5 +140,33 @@ TEST(SimRenderer, CamerasNonEmptyAndDifferent) {
   EXPECT_FALSE(Renderer::Create(task, 480, 640).ok());  // larger than the task's buffer
 }
 
+// Training renders with a task whose offscreen buffer is the image size (train/sim_episodes.cc);
+// `embody eval` renders the same size inside the default 480x640 buffer. A policy sees the
+// images it was trained on only if both give the same pixels.
+TEST(SimRenderer, SmallImageIndependentOfTheTaskBuffer) {
+  const TeaBagTask& small = SmallTask();
+  auto large = TeaBagTask::Load(TaskOptions{});
+  ASSERT_TRUE(large.ok()) << large.status().ToString();
+  auto r_small = Renderer::Create(small, 96, 128);
+  auto r_large = Renderer::Create(**large, 96, 128);
+  ASSERT_TRUE(r_small.ok() && r_large.ok());
+  Episode e_small(small), e_large(**large);
+  ASSERT_TRUE(e_small.Reset({5, 2, false}).ok());
+  ASSERT_TRUE(e_large.Reset({5, 2, false}).ok());
+  for (int c = 0; c < kNumCameras; ++c) {
+    io::Image a, b;
+    ASSERT_TRUE((*r_small)->Render(e_small, static_cast<Camera>(c), &a).ok());
+    ASSERT_TRUE((*r_large)->Render(e_large, static_cast<Camera>(c), &b).ok());
+    ASSERT_EQ(a.pixels.size(), b.pixels.size());
+    int differing = 0, max_diff = 0;
+    for (size_t i = 0; i < a.pixels.size(); ++i) {
+      const int d = std::abs(int(a.pixels[i]) - int(b.pixels[i]));
+      differing += d > 0;
+      max_diff = std::max(max_diff, d);
+    }
+    EXPECT_LE(max_diff, 2) << kCameraNames[c] << ": " << differing << " bytes differ";
+  }
+}
+
 }  // namespace
 }  // namespace embody::sim

@@ -152,6 +152,49 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
 
 INSTANTIATE_TEST_SUITE_P(PostAndPreNorm, ActTrainParity, ::testing::Bool());
 
+// use_amp: the forward pass under bf16 autocast. The checkpoint records it (LeRobot reads the
+// field), its weights stay f32, and the training graph under autocast still matches the f32
+// runtime within bf16's resolution.
+TEST(ActTrain, UseAmpTrainsInBf16AndKeepsF32Checkpoints) {
+  const std::string out = FreshTempDir("act_train_amp");
+  MemorySource source = Source();
+  ActHparams h = Tiny();
+  h.use_amp = true;
+  auto r = TrainAct(source, h, Options(out, 3, 3));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(std::isfinite(r->final_loss));
+  const std::string dir = r->checkpoints.at(0).pretrained_dir;
+  auto cfg = io::ReadJsonFile(dir + "/config.json");
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->at("use_amp"), true);
+  auto st = io::SafetensorsFile::Open(dir + "/model.safetensors");
+  ASSERT_TRUE(st.ok());
+  for (const io::TensorEntry& e : (*st)->entries()) EXPECT_EQ(e.dtype, DType::kF32) << e.name;
+
+  TrainSample s;
+  ASSERT_TRUE(source.Get(7, 10, &s).ok());
+  const TrainFeatures f = Features();
+  std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized";
+  cmd += testing::InferInputArgs(s, f, out);
+  const auto [status, text] = testing::RunCommand(cmd, out + "/infer.log");
+  ASSERT_EQ(status, 0) << cmd << "\n" << text;
+  std::vector<float> runtime_norm, amp_norm;
+  const io::Json j = io::Json::parse(text);
+  for (const auto& row : j.at("actions"))
+    for (const auto& v : row) runtime_norm.push_back(v.get<float>());
+  auto amp = PredictWithTrainingGraph(dir, testing::CameraImages(s, f), s.state.data(), &amp_norm);
+  ASSERT_TRUE(amp.ok()) << amp.status().ToString();
+  ASSERT_EQ(amp_norm.size(), runtime_norm.size());
+  double max_err = 0, max_abs = 0;
+  for (size_t i = 0; i < amp_norm.size(); ++i) {
+    max_err = std::max(max_err, static_cast<double>(std::abs(amp_norm[i] - runtime_norm[i])));
+    max_abs = std::max(max_abs, static_cast<double>(std::abs(runtime_norm[i])));
+  }
+  EXPECT_GT(max_err, 0) << "autocast did not change the arithmetic";
+  EXPECT_LT(max_err, 0.05 * std::max(1.0, max_abs));
+  std::filesystem::remove_all(out);
+}
+
 TEST(ActTrain, ResumeAfterAKillContinuesAsIfUninterrupted) {
   const std::string a = FreshTempDir("act_train_straight"), b = FreshTempDir("act_train_resumed");
   MemorySource source = Source();

@@ -2,6 +2,18 @@
 
 namespace embody::train {
 
+int EvalSummary::missed_grasps() const {
+  int n = 0;
+  for (const EvalEpisodeResult& e : episodes) n += !e.success && e.max_bag_lift < kLiftedBagMetres;
+  return n;
+}
+
+int EvalSummary::dropped_or_misplaced() const {
+  int n = 0;
+  for (const EvalEpisodeResult& e : episodes) n += !e.success && e.max_bag_lift >= kLiftedBagMetres;
+  return n;
+}
+
 io::Json SummaryToJson(const EvalSummary& s, bool with_episodes) {
   io::Json j = {{"checkpoint", s.checkpoint}, {"policy", s.policy}, {"format", s.format}, {"mode", s.mode},
                 {"latency_profile", s.latency_profile}, {"platform", s.platform}, {"latency_ms", s.latency_ms},
@@ -13,8 +25,9 @@ io::Json SummaryToJson(const EvalSummary& s, bool with_episodes) {
     io::Json eps = io::Json::array();
     for (const EvalEpisodeResult& e : s.episodes)
       eps.push_back({{"set", e.set}, {"cluster", e.cluster}, {"seed", e.seed}, {"success", e.success},
-                     {"time_to_success", e.time_to_success}});
+                     {"time_to_success", e.time_to_success}, {"max_bag_lift_m", e.max_bag_lift}});
     j["episodes"] = eps;
+    j["failures"] = {{"missed_grasp", s.missed_grasps()}, {"dropped_or_misplaced", s.dropped_or_misplaced()}};
   }
   return j;
 }

@@ -20,7 +20,12 @@ struct EvalEpisodeResult {
   bool success = false;
   double time_to_success = -1;
   std::string policy_error;
+  double max_bag_lift = 0;  // metres above the bag's start height, the highest it rose
 };
+
+// A failed episode whose bag never rose this high was a missed grasp (the bag lies 1.5 cm high;
+// a carried bag rises more than 10 cm); above it, the bag was carried and then dropped or misplaced.
+inline constexpr double kLiftedBagMetres = 0.03;
 
 struct EvalSummary {
   std::string checkpoint, policy, format, mode, latency_profile, platform;
@@ -31,6 +36,9 @@ struct EvalSummary {
   double test() const { return rate(test_success, test_total); }
   double val() const { return rate(val_success, val_total); }
   double global() const { return rate(test_success + val_success, test_total + val_total); }
+  // Failures by kind, from the episodes (0 when read from JSON without them).
+  int missed_grasps() const;
+  int dropped_or_misplaced() const;
 };
 
 io::Json SummaryToJson(const EvalSummary& s, bool with_episodes = true);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "io/safetensors.h"
@@ -21,6 +22,7 @@ struct PolicySetup {
   std::unique_ptr<runtime::Policy> policy;
   std::vector<runtime::simrun::CameraSpec> cameras;
   std::string type;
+  double temporal_ensemble_coeff = 0;  // the checkpoint's (ACT), 0: none
 };
 
 Result<PolicySetup> MakePolicy(const std::string& dir, const EvalOptions& o) {
@@ -37,6 +39,7 @@ Result<PolicySetup> MakePolicy(const std::string& dir, const EvalOptions& o) {
       const auto& f = model->config().camera(i);
       p.cameras.push_back({f.key, static_cast<int>(f.shape[1]), static_cast<int>(f.shape[2])});
     }
+    p.temporal_ensemble_coeff = model->config().temporal_ensemble_coeff.value_or(0.0);
     p.policy = std::make_unique<runtime::ActChunkPolicy>(std::move(model));
   } else if (type == "smolvla") {
     models::smolvla::SmolVlaOptions opt;
@@ -104,12 +107,21 @@ Result<EvalSummary> EvaluateCheckpoint(const std::string& dir, const EvalOptions
   ro.mode = o.async ? runtime::simrun::Mode::kAsync : runtime::simrun::Mode::kSync;
   ro.latency = latency;
   ro.threshold = o.threshold;
+  ro.temporal_ensemble_coeff = o.temporal_ensemble >= 0 ? o.temporal_ensemble : setup.temporal_ensemble_coeff;
+  if (ro.temporal_ensemble_coeff > 0 && o.async)
+    return InvalidArgument(dir + ": temporal ensembling (coefficient " + std::to_string(ro.temporal_ensemble_coeff) +
+                           ") needs --mode sync; pass --temporal-ensemble 0 for async");
 
   EvalSummary s;
   s.checkpoint = dir;
   s.policy = setup.type;
   s.format = o.plan.empty() ? WeightFormat(dir) : o.plan;
   s.mode = o.async ? "async" : "sync";
+  if (ro.temporal_ensemble_coeff > 0) {
+    std::ostringstream m;
+    m << "sync, ensemble " << ro.temporal_ensemble_coeff;
+    s.mode = m.str();
+  }
   s.latency_profile = latency.name;
   s.platform = PlatformName(o.threads);
   const std::vector<EvalEpisode> set =
@@ -118,7 +130,8 @@ Result<EvalSummary> EvaluateCheckpoint(const std::string& dir, const EvalOptions
   for (const EvalEpisode& e : set) {
     EMBODY_ASSIGN_OR_RETURN(runtime::simrun::SimEpisodeReport r,
                             runtime::simrun::RunPolicyEpisode(episode, *setup.policy, e.spec, ro, observer));
-    EvalEpisodeResult er{e.set, e.spec.cluster, e.spec.seed, r.success, r.time_to_success, r.policy_error};
+    EvalEpisodeResult er{e.set, e.spec.cluster, e.spec.seed, r.success, r.time_to_success, r.policy_error,
+                         r.max_bag_lift};
     if (!r.policy_error.empty()) return Internal(dir + ": policy failed in episode seed " + std::to_string(e.spec.seed) +
                                                  ": " + r.policy_error);
     if (r.inferences > 0) latencies.push_back(r.mean_latency_ms);

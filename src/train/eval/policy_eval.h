@@ -23,6 +23,9 @@ struct EvalOptions {
   uint64_t seed_base = kEvalSeedBase;
   double max_seconds = 15;          // episode time limit (simulated)
   int threads = 0;                  // inference threads (0: all cores)
+  // ACT's temporal ensembling in sync mode (an inference every tick): < 0 takes the checkpoint's
+  // temporal_ensemble_coeff (LeRobot's select_action does), 0 turns it off, > 0 sets it.
+  double temporal_ensemble = -1;
   std::string plan;                 // precision plan (ActOptions/SmolVlaOptions::plan); empty: f32
   std::string task = "put the tea bag in the mug";  // SmolVLA
   std::string tokenizer;            // SmolVLA

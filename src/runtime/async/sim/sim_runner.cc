@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 
 #include "runtime/async/inference_monitor.h"
+#include "runtime/temporal_ensembler.h"
 
 namespace embody::runtime::simrun {
 
@@ -38,6 +40,9 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
                            " and action_dim " + std::to_string(dim) + "; the tea-bag task needs " +
                            std::to_string(sim::kNumJoints));
   if (options.threshold < 0 || options.threshold > 1) return InvalidArgument("threshold must be in [0, 1]");
+  const bool ensemble = options.temporal_ensemble_coeff > 0;
+  if (ensemble && options.mode != Mode::kSync)
+    return InvalidArgument("temporal ensembling runs the synchronous loop (an inference every tick), not async");
 
   EMBODY_TRY(episode.Reset(spec));
   policy.Reset();
@@ -48,6 +53,9 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
   mo.chunk_size = chunk;
   InferenceMonitor monitor(mo);
   std::vector<float> chunk_buf(static_cast<size_t>(chunk) * dim);
+  std::unique_ptr<TemporalEnsembler> ensembler;
+  std::vector<float> ensembled(static_cast<size_t>(dim));
+  if (ensemble) ensembler = std::make_unique<TemporalEnsembler>(options.temporal_ensemble_coeff, chunk, dim);
   PolicyObservation obs;
 
   SimEpisodeReport r;
@@ -59,11 +67,19 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
   sim::JointVector target = episode.last_action();  // the start pose: what the robot holds first
   sim::JointVector previous = target;                // the target one tick before
   queue.Reset(target.data());
+  const double bag_start_z = episode.bag().z;
 
   auto merge = [&]() {
     // A synchronous loop runs the first n_action_steps of the chunk, as LeRobot's select_action.
-    const int run = options.mode == Mode::kSync ? std::clamp(policy.n_action_steps(), 1, chunk) : chunk;
-    const MergeResult m = queue.Merge(flight.first_timestep, chunk_buf.data(), run, options.merge);
+    // Ensembling runs one action per chunk: this tick's average over every chunk that predicted it.
+    int run = options.mode == Mode::kSync ? std::clamp(policy.n_action_steps(), 1, chunk) : chunk;
+    const float* actions = chunk_buf.data();
+    if (ensembler) {
+      ensembler->Update(chunk_buf.data(), ensembled.data());
+      actions = ensembled.data();
+      run = 1;
+    }
+    const MergeResult m = queue.Merge(flight.first_timestep, actions, run, options.merge);
     r.stale_actions += m.stale;
     if (m.kept > 0) {
       ++r.chunk_switches;
@@ -130,6 +146,7 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
       if (options.trace) r.trace.back().idle = true;
     }
     EMBODY_TRY(episode.Step(target));
+    r.max_bag_lift = std::max(r.max_bag_lift, episode.bag().z - bag_start_z);
 
     if (episode.success_held() >= options.settle_seconds || episode.timed_out()) break;
   }

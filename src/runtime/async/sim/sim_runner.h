@@ -11,6 +11,9 @@
 //          select_action loop)
 //   async  infer when queue_size / chunk_size <= threshold (LeRobot's chunk_size_threshold);
 //          overlapping actions merged by ActionQueue (aggregate function, optional ramp-in)
+//   sync with temporal_ensemble_coeff > 0
+//          LeRobot's ACT temporal ensembling: infer every tick (n_action_steps 1) and run the
+//          weighted average of every chunk's prediction for this tick (ACTTemporalEnsembler)
 #pragma once
 
 #include <functional>
@@ -34,6 +37,7 @@ struct SimRunOptions {
   bool adaptive_threshold = false; // let the InferenceMonitor raise/lower the threshold
   double settle_seconds = 0.5;     // success must hold this long before the episode ends early
   bool trace = false;              // record TickTrace for plots
+  double temporal_ensemble_coeff = 0;  // > 0: sync mode ensembles chunks (ACT's 0.01)
 };
 
 struct TickTrace {
@@ -61,6 +65,9 @@ struct SimEpisodeReport {
   double final_threshold = 0;
   std::string warning;          // InferenceMonitor's, at the end
   std::string policy_error;     // non-empty: the policy failed and the robot held position from then on
+  // Highest the bag's centre rose above its start (metres): tells a missed grasp (~0) from a bag
+  // carried and then dropped or misplaced, when the episode fails.
+  double max_bag_lift = 0;
   std::vector<TickTrace> trace;
 };
 
