@@ -9,8 +9,12 @@ ACT defaults unless --dim-model is given), batch, cameras and image size, random
 same thread count; each reports the median of --steps timed steps after one warm-up step.
 
 Usage: /opt/embody-tools-venv/bin/python bench/compare_act_train.py [--threads 2] [--batch-size 8]
-       [--cameras 3] [--hw 480x640] [--steps 3] [--dim-model 512] [--embody-train build/embody-train]
-       [--skip-torch] [--json]
+       [--cameras 3] [--hw 480x640] [--steps 3] [--dim-model 512] [--dim-feedforward 3200]
+       [--use-amp] [--embody-train build/embody-train] [--skip-torch] [--json]
+
+--use-amp is LeRobot's policy.use_amp on both sides: lerobot-train wraps the forward pass in
+torch.autocast(device_type="cpu"), whose default dtype there is bfloat16; embody train --use-amp
+does the same in libtorch.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ def torch_step_seconds(a) -> list[float]:
     torch.set_num_threads(a.threads)
     h, w = a.hw
     cams = [f"cam{i}" for i in range(a.cameras)]
-    cfg = ag.make_config(dict(cams=cams, hw=(h, w), cfg={"dim_model": a.dim_model}))
+    cfg = ag.make_config(dict(cams=cams, hw=(h, w),
+                              cfg={"dim_model": a.dim_model, "dim_feedforward": a.dim_feedforward}))
     torch.manual_seed(0)
     policy = ACTPolicy(cfg)
     policy.train()
@@ -63,7 +68,8 @@ def torch_step_seconds(a) -> list[float]:
         batch[ag.cam_key(c)] = torch.randn(b, 3, h, w)
 
     def step():
-        loss, _ = policy.forward(batch)
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=a.use_amp):
+            loss, _ = policy.forward(batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 10.0)
         opt.step()
@@ -83,7 +89,8 @@ def embody_step_seconds(a) -> float:
     h, w = a.hw
     cmd = [a.embody_train, "train", "--bench", "--json", "--batch-size", str(a.batch_size),
            "--bench-cameras", str(a.cameras), "--bench-height", str(h), "--bench-width", str(w),
-           "--bench-steps", str(a.steps), "--threads", str(a.threads), "--dim-model", str(a.dim_model)]
+           "--bench-steps", str(a.steps), "--threads", str(a.threads), "--dim-model", str(a.dim_model),
+           "--dim-feedforward", str(a.dim_feedforward)] + (["--use-amp"] if a.use_amp else [])
     log("embody: " + " ".join(cmd))
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -100,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--hw", default="480x640", help="image H x W")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--dim-model", type=int, default=512)
+    ap.add_argument("--dim-feedforward", type=int, default=3200)
+    ap.add_argument("--use-amp", action="store_true", help="bf16 autocast of the forward pass on both sides")
     ap.add_argument("--embody-train", default=str(REPO / "build" / "embody-train"))
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--json", action="store_true", help="JSON on stdout, log on stderr")
@@ -109,9 +118,11 @@ def main(argv=None) -> int:
         LOG = sys.stderr
 
     log(f"ACT training step, batch {a.batch_size}, {a.cameras} cameras {a.hw[0]}x{a.hw[1]}, "
-        f"dim_model {a.dim_model}, {a.threads} threads; load average {load_average()}")
+        f"dim_model {a.dim_model}, {a.threads} threads{', bf16 autocast' if a.use_amp else ''}; "
+        f"load average {load_average()}")
     out = {"batch_size": a.batch_size, "cameras": a.cameras, "height": a.hw[0], "width": a.hw[1],
-           "dim_model": a.dim_model, "threads": a.threads}
+           "dim_model": a.dim_model, "dim_feedforward": a.dim_feedforward, "threads": a.threads,
+           "use_amp": a.use_amp}
     if not a.skip_torch:
         ts = torch_step_seconds(a)
         out["torch_s"] = statistics.median(ts)
