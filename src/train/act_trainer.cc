@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "train/act_net.h"
 #include "train/adamw.h"
+#include "train/cpu_autocast.h"
 #include "train/batch_loader.h"
 #include "train/checkpoint_io.h"
 #include "train/torch_tensors.h"
@@ -171,6 +172,7 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
     // mixed precision is how the run computes, not what it trains: the command line may turn it on
     if (h_in.use_amp) h.use_amp = true;
   }
+  if (h.use_amp) EMBODY_TRY(CpuAutocastSupported());
 
   torch::manual_seed(o.seed);
   ActPolicy policy(h, f);
@@ -209,6 +211,8 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, cons
   ActHparams h;
   TrainFeatures f;
   EMBODY_TRY(ReadActConfigJson(cfg, dir + "/config.json", &h, &f));
+  // a use_amp checkpoint predicts in f32 where this libtorch cannot autocast (training ran elsewhere)
+  if (h.use_amp && !CpuAutocastSupported().ok()) h.use_amp = false;
   if (images.size() != f.cameras.size())
     return InvalidArgument(dir + ": " + std::to_string(f.cameras.size()) + " cameras expected, got " +
                            std::to_string(images.size()));
@@ -245,6 +249,7 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, cons
 Result<TrainStepTimes> BenchTrainStep(const ActHparams& h, const TrainFeatures& f, int batch_size, int steps,
                                       int threads) {
   EMBODY_TRY(ValidateHparams(h));
+  if (h.use_amp) EMBODY_TRY(CpuAutocastSupported());
   if (steps < 1 || batch_size < 1) return InvalidArgument("bench: steps and batch size must be >= 1");
   SetTorchThreads(threads);
   torch::manual_seed(0);

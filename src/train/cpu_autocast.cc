@@ -3,6 +3,8 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <string>
+
 // libtorch 2.4 made autocast's switches per device type; Debian's 1.13 (CI) has CPU-named ones.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 #define EMBODY_AUTOCAST_PER_DEVICE 1
@@ -39,6 +41,16 @@ void Set(bool enabled, c10::ScalarType dtype) {
 }
 
 }  // namespace
+
+Status CpuAutocastSupported() {
+#if TORCH_VERSION_MAJOR >= 2
+  return Status::Ok();
+#else
+  return Unimplemented("use_amp: bf16 autocast needs libtorch >= 2 (this is " + std::to_string(TORCH_VERSION_MAJOR) +
+                       "." + std::to_string(TORCH_VERSION_MINOR) +
+                       "; EMBODY_WITH_TRAIN=1 scripts/setup.sh installs 2.10); train without --use-amp");
+#endif
+}
 
 CpuAutocast::CpuAutocast(bool enabled) {
   if (!enabled) return;

@@ -5,7 +5,14 @@
 
 #include <c10/core/ScalarType.h>
 
+#include "core/status.h"
+
 namespace embody::train {
+
+// Ok when this libtorch trains under CPU bf16 autocast: 2.x (2.10 is tested). Debian's 1.13
+// (OpenBLAS, no oneDNN) fails inside its bf16 kernels ("expected scalar type BFloat16 but found
+// Float"), so use_amp is refused there with a clear error instead.
+Status CpuAutocastSupported();
 
 // Turns CPU autocast on for its lifetime (nothing when `enabled` is false) and restores the
 // previous state after; the outermost guard also drops autocast's cache of cast weights, as
