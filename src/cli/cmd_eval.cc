@@ -32,7 +32,7 @@ int RunEval(const EvalArgs& a) {
       std::snprintf(what, sizeof what, "success at %.2f s", e.time_to_success);
     else
       std::snprintf(what, sizeof what, "FAIL (%s, bag rose %.0f mm)",
-                    e.max_bag_lift < train::kLiftedBagMetres ? "missed grasp" : "dropped or misplaced",
+                    train::FailureName(train::FailureOf(e)),
                     e.max_bag_lift * 1000);
     std::fprintf(stderr, "%-4s cluster %2d seed %8llu  %s\n", e.set.c_str(), e.cluster,
                  static_cast<unsigned long long>(e.seed), what);

@@ -9,9 +9,9 @@
 #include "io/safetensors.h"
 #include "train/act_net.h"
 #include "train/adamw.h"
-#include "train/cpu_autocast.h"
 #include "train/batch_loader.h"
 #include "train/checkpoint_io.h"
+#include "train/cpu_autocast.h"
 #include "train/torch_tensors.h"
 #include "train/train_loop.h"
 
@@ -20,7 +20,7 @@ namespace embody::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double Seconds(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double>(to - from).count(); }
 
 struct Normalization {
   torch::Tensor state_mean, state_std, action_mean, action_std, image_mean, image_std;  // image: [1,1,3,1,1]
@@ -275,10 +275,11 @@ Result<TrainStepTimes> BenchTrainStep(const ActHparams& h, const TrainFeatures& 
     torch::nn::utils::clip_grad_norm_(opt.AllParams(), 10.0);
     opt.Step();
     if (i == 0) continue;
-    total.push_back(Since(t0));
-    fwd.push_back(std::chrono::duration<double>(t1 - t0).count());
-    bwd.push_back(std::chrono::duration<double>(t2 - t1).count());
-    optim.push_back(Since(t2));
+    const auto t3 = Clock::now();
+    total.push_back(Seconds(t0, t3));
+    fwd.push_back(Seconds(t0, t1));
+    bwd.push_back(Seconds(t1, t2));
+    optim.push_back(Seconds(t2, t3));
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());

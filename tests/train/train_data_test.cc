@@ -9,6 +9,7 @@
 #include "support/golden_checkpoint.h"
 #include "train/batch_loader.h"
 #include "train/checkpoint_io.h"
+#include "train/eval/eval_summary.h"
 #include "train/memory_source.h"
 
 namespace embody::train {
@@ -171,6 +172,48 @@ TEST(TrainData, TrainingStateRoundTrips) {
   EXPECT_EQ(back->optimizer[0].second.data<float>()[1], -2);
   EXPECT_EQ(back->rng[0].second.data<uint8_t>()[2], 9);
   std::filesystem::remove_all(dir);
+}
+
+// A failure is a missed grasp when the bag never rose kLiftedBagMetres, else a lost bag; the
+// JSON that `embody report` and `--select-by success` read keeps the counts and rates.
+TEST(EvalSummary, ClassifiesFailuresAndRoundTripsThroughJson) {
+  EvalSummary s;
+  s.checkpoint = "ckpt";
+  s.policy = "act";
+  s.format = "f32";
+  s.mode = "sync";
+  s.latency_profile = "measured";
+  s.platform = "host";
+  s.latency_ms = 21.5;
+  s.test_success = 1;
+  s.test_total = 2;
+  s.val_success = 0;
+  s.val_total = 1;
+  s.episodes = {{"test", 0, 7, true, 9.5, "", 0.12},
+                {"test", 1, 8, false, -1, "", 0.005},
+                {"val", 6, 9, false, -1, "", 0.09}};
+  EXPECT_EQ(FailureOf(s.episodes[0]), EpisodeFailure::kNone);
+  EXPECT_EQ(FailureOf(s.episodes[1]), EpisodeFailure::kMissedGrasp);
+  EXPECT_EQ(FailureOf(s.episodes[2]), EpisodeFailure::kDroppedOrMisplaced);
+  EXPECT_STREQ(FailureName(EpisodeFailure::kMissedGrasp), "missed grasp");
+  EXPECT_EQ(s.missed_grasps(), 1);
+  EXPECT_EQ(s.dropped_or_misplaced(), 1);
+
+  const io::Json j = SummaryToJson(s);
+  EXPECT_EQ(j.at("failures").at("missed_grasp").get<int>(), 1);
+  EXPECT_EQ(j.at("failures").at("dropped_or_misplaced").get<int>(), 1);
+  EXPECT_EQ(j.at("episodes").size(), 3u);
+  auto back = SummaryFromJson(j, "run.json");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->checkpoint, "ckpt");
+  EXPECT_DOUBLE_EQ(back->latency_ms, 21.5);
+  EXPECT_DOUBLE_EQ(back->global(), 1.0 / 3.0);
+
+  io::Json broken = j;
+  broken.erase("val");
+  auto bad = SummaryFromJson(broken, "run.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("run.json"), std::string::npos);
 }
 
 }  // namespace

@@ -2,15 +2,23 @@
 
 namespace embody::train {
 
-int EvalSummary::missed_grasps() const {
-  int n = 0;
-  for (const EvalEpisodeResult& e : episodes) n += !e.success && e.max_bag_lift < kLiftedBagMetres;
-  return n;
+EpisodeFailure FailureOf(const EvalEpisodeResult& e) {
+  if (e.success) return EpisodeFailure::kNone;
+  return e.max_bag_lift < kLiftedBagMetres ? EpisodeFailure::kMissedGrasp : EpisodeFailure::kDroppedOrMisplaced;
 }
 
-int EvalSummary::dropped_or_misplaced() const {
+const char* FailureName(EpisodeFailure f) {
+  switch (f) {
+    case EpisodeFailure::kMissedGrasp: return "missed grasp";
+    case EpisodeFailure::kDroppedOrMisplaced: return "dropped or misplaced";
+    case EpisodeFailure::kNone: break;
+  }
+  return "none";
+}
+
+int EvalSummary::count(EpisodeFailure f) const {
   int n = 0;
-  for (const EvalEpisodeResult& e : episodes) n += !e.success && e.max_bag_lift >= kLiftedBagMetres;
+  for (const EvalEpisodeResult& e : episodes) n += FailureOf(e) == f;
   return n;
 }
 

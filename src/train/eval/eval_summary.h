@@ -27,6 +27,10 @@ struct EvalEpisodeResult {
 // a carried bag rises more than 10 cm); above it, the bag was carried and then dropped or misplaced.
 inline constexpr double kLiftedBagMetres = 0.03;
 
+enum class EpisodeFailure { kNone, kMissedGrasp, kDroppedOrMisplaced };
+EpisodeFailure FailureOf(const EvalEpisodeResult& e);
+const char* FailureName(EpisodeFailure f);  // "missed grasp", "dropped or misplaced", "none"
+
 struct EvalSummary {
   std::string checkpoint, policy, format, mode, latency_profile, platform;
   double latency_ms = 0;  // median charged latency per inference (the measured one with "measured")
@@ -37,8 +41,9 @@ struct EvalSummary {
   double val() const { return rate(val_success, val_total); }
   double global() const { return rate(test_success + val_success, test_total + val_total); }
   // Failures by kind, from the episodes (0 when read from JSON without them).
-  int missed_grasps() const;
-  int dropped_or_misplaced() const;
+  int count(EpisodeFailure f) const;
+  int missed_grasps() const { return count(EpisodeFailure::kMissedGrasp); }
+  int dropped_or_misplaced() const { return count(EpisodeFailure::kDroppedOrMisplaced); }
 };
 
 io::Json SummaryToJson(const EvalSummary& s, bool with_episodes = true);
