@@ -17,7 +17,7 @@ namespace {
 struct InferArgs {
   std::string checkpoint;
   std::vector<std::string> images;
-  std::string state;
+  std::string state, env_state;
   bool seeded_inputs = false;
   int step = 0;
   int threads = 0;
@@ -98,6 +98,21 @@ int RunInfer(const InferArgs& a) {
     }
     obs.state = state.data();
   }
+  std::vector<float> env_state;
+  if (c.env_state_dim() > 0) {
+    if (a.env_state.empty())
+      return Fail(InvalidArgument("--env-state is required (" + std::to_string(c.env_state_dim()) +
+                                  " values of observation.environment_state)"));
+    auto parsed = ParseFloats(a.env_state, "--env-state");
+    if (!parsed.ok()) return Fail(parsed.status());
+    if (static_cast<int64_t>(parsed->size()) != c.env_state_dim())
+      return Fail(InvalidArgument("--env-state has " + std::to_string(parsed->size()) +
+                                  " values, the checkpoint expects " + std::to_string(c.env_state_dim())));
+    env_state = *parsed;
+    obs.env_state = env_state.data();
+  } else if (!a.env_state.empty()) {
+    return Fail(InvalidArgument("--env-state: the checkpoint has no observation.environment_state"));
+  }
   const int64_t n = c.chunk_size * c.action_dim();
   std::vector<float> actions(static_cast<size_t>(n)), normalized(static_cast<size_t>(n));
   if (Status st = (*model)->Predict(obs, actions.data(), normalized.data()); !st.ok()) return Fail(st);
@@ -132,6 +147,7 @@ void RegisterInfer(CLI::App& app, std::function<int()>& run) {
   sub->add_option("checkpoint", a->checkpoint, "pretrained_model folder")->required();
   sub->add_option("--image", a->images, "CAMERA=PATH (PNG/JPEG, RGB, the trained size), once per camera");
   sub->add_option("--state", a->state, "observation.state as comma-separated values, robot units");
+  sub->add_option("--env-state", a->env_state, "observation.environment_state as comma-separated values (ACT)");
   sub->add_option("--task", a->task, "SmolVLA: the instruction, e.g. \"put the tea bag in the mug\"");
   sub->add_option("--tokenizer", a->tokenizer, "SmolVLA: tokenizer.json (default: <checkpoint>/tokenizer/)");
   sub->add_option("--siglip-position-ids", a->position_ids,

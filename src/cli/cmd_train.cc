@@ -33,6 +33,7 @@ struct TrainArgs {
   std::string policy = "act", dataset, output, init_from, select_by = "none";
   int sim_episodes = 0, sim_val_episodes = 0, sim_height = 96, sim_width = 128;
   uint64_t sim_seed = 0;
+  bool sim_env_state = false, sim_no_cameras = false;
   train::ActHparams h;
   train::SmolVlaHparams sh;
   // Options both policies have, with per-policy defaults (ACT: 100/100/1e-5/1e-4, SmolVLA:
@@ -44,7 +45,7 @@ struct TrainArgs {
   std::vector<std::string> misplaced;  // options of the other policy that were given
   train::TrainOptions o;
   bool json = false, bench = false;
-  int bench_cameras = 3, bench_height = 480, bench_width = 640, bench_steps = 3;
+  int bench_cameras = 3, bench_height = 480, bench_width = 640, bench_steps = 3, bench_env_state = 0;
   int eval_per_cluster = 2, eval_val = 10;
   std::string eval_latency = "measured";
   bool eval_async = false;
@@ -102,6 +103,7 @@ int RunBench(const TrainArgs& a) {
   f.height = a.bench_height;
   f.width = a.bench_width;
   f.state_dim = f.action_dim = 6;
+  f.env_state_dim = a.bench_env_state;
   if (a.policy == "smolvla") {
     auto t = train::BenchSmolVlaTrainStep(a.sh, f, a.tokenizer_dir, a.o.batch_size, a.bench_steps, a.o.threads);
     if (!t.ok()) return Fail(t.status());
@@ -122,7 +124,8 @@ int RunBench(const TrainArgs& a) {
   if (!t.ok()) return Fail(t.status());
   const double sps = 1.0 / t->step;
   if (a.json) {
-    PrintJson({{"batch_size", a.o.batch_size}, {"cameras", a.bench_cameras}, {"height", a.bench_height},
+    PrintJson({{"batch_size", a.o.batch_size}, {"cameras", a.bench_cameras}, {"env_state", a.bench_env_state},
+               {"height", a.bench_height},
                {"width", a.bench_width}, {"dim_model", a.h.dim_model}, {"seconds_per_step", t->step},
                {"phases_s", {{"forward", t->forward}, {"backward", t->backward}, {"optimizer", t->optimizer}}},
                {"steps_per_s", sps}, {"threads", a.o.threads}, {"use_amp", a.h.use_amp}});
@@ -191,6 +194,8 @@ int RunTrain(TrainArgs a) {
     so.height = a.sim_height;
     so.width = a.sim_width;
     so.seed = a.sim_seed;
+    so.cameras = !a.sim_no_cameras;
+    so.env_state = a.sim_env_state;
     Progress bar("expert episodes", a.sim_episodes);
     auto src = train::GenerateSimEpisodes(so, [&](int kept, int) { bar.Step(kept); });
     bar.Finish();
@@ -228,6 +233,8 @@ int RunTrain(TrainArgs a) {
     vo.episodes = a.sim_val_episodes;
     vo.height = source->features().height;
     vo.width = source->features().width;
+    vo.cameras = !a.sim_no_cameras;
+    vo.env_state = a.sim_env_state;
     vo.seed = 500000;
     vo.recovery_fraction = 0;
     vo.validation_cluster_only = true;
@@ -244,10 +251,11 @@ int RunTrain(TrainArgs a) {
   a.o.output = a.output;
   a.o.init_from = a.init_from;
   if (!a.json)
-    std::printf("training %s on %s: %lld frames, %d episodes, %zu cameras %dx%d -> %s\n",
+    std::printf("training %s on %s: %lld frames, %d episodes, %zu cameras %dx%d%s -> %s\n",
                 a.policy == "act" ? "ACT" : "SmolVLA", source->description().c_str(),
                 static_cast<long long>(source->num_frames()), source->num_episodes(), source->features().cameras.size(),
-                source->features().height, source->features().width, a.output.c_str());
+                source->features().height, source->features().width,
+                source->features().env_state_dim > 0 ? ", environment state" : "", a.output.c_str());
   std::fflush(stdout);
   auto r = a.policy == "act" ? train::TrainAct(*source, a.h, a.o, validation.get())
                              : train::TrainSmolVla(*source, a.sh, a.o, a.tokenizer_dir, validation.get());
@@ -300,6 +308,9 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--sim-width", a->sim_width, "Image width of --sim-episodes");
   sub->add_option("--sim-seed", a->sim_seed, "First seed of --sim-episodes");
   sub->add_option("--sim-val-episodes", a->sim_val_episodes, "Held-out-cluster episodes for the validation loss");
+  sub->add_flag("--sim-env-state", a->sim_env_state,
+                "Add the bag's pose as observation.environment_state (privileged: sim only, ACT only)");
+  sub->add_flag("--sim-no-cameras", a->sim_no_cameras, "Render no cameras (with --sim-env-state: a state-only policy)");
   sub->add_option("-o,--output", a->output, "Run folder (checkpoints/ go under it)");
   sub->add_flag("--resume", a->o.resume, "Continue from OUTPUT/checkpoints/last");
   sub->add_option("--init-from", a->init_from, "Start from this pretrained_model's weights");
@@ -361,6 +372,7 @@ void RegisterTrain(CLI::App& app, std::function<int()>& run) {
   sub->add_option("--bench-height", a->bench_height, "--bench: image height (480)");
   sub->add_option("--bench-width", a->bench_width, "--bench: image width (640)");
   sub->add_option("--bench-steps", a->bench_steps, "--bench: timed steps (3)");
+  sub->add_option("--bench-env-state", a->bench_env_state, "--bench: environment-state width (0: none; ACT)");
   sub->add_flag("--json", a->json, "Machine-readable output (JSON lines while training)");
   sub->callback([&run, a, act_only, smolvla_only] {
     for (CLI::Option* opt : a->policy == "smolvla" ? act_only : a->policy == "act" ? smolvla_only : std::vector<CLI::Option*>{})

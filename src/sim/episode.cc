@@ -125,6 +125,11 @@ BagPose Episode::bag() const {
   return {p[0], p[1], p[2], std::atan2(r[3], r[0])};
 }
 
+EnvStateVector EnvState(const BagPose& b) {
+  return {static_cast<float>(b.x), static_cast<float>(b.y), static_cast<float>(b.z),
+          static_cast<float>(std::cos(b.yaw)), static_cast<float>(std::sin(b.yaw))};
+}
+
 bool Episode::bag_in_mug() const {
   const BagPose b = bag();
   const double dr = std::hypot(b.x - task_.mug_x(), b.y - task_.mug_y());

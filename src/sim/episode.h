@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "core/status.h"
 #include "sim/task.h"
@@ -26,6 +27,16 @@ struct BagPose {
   double x = 0, y = 0, z = 0, yaw = 0;
 };
 
+// observation.environment_state: the bag's pose as a policy input (LeRobot's ENV feature, as
+// gym-pusht's keypoints). Privileged: a real robot has no such sensor, so policies trained on it
+// measure what the rest of the chain does when perception is solved, not a deployable policy.
+// [x, y, z] in metres, then cos and sin of the yaw (continuous where the angle wraps).
+inline constexpr int kEnvStateDim = 5;
+inline constexpr std::array<std::string_view, kEnvStateDim> kEnvStateNames = {"bag.x", "bag.y", "bag.z",
+                                                                             "bag.yaw_cos", "bag.yaw_sin"};
+using EnvStateVector = std::array<float, kEnvStateDim>;
+EnvStateVector EnvState(const BagPose& bag);
+
 class Episode {
  public:
   explicit Episode(const TeaBagTask& task);
@@ -43,6 +54,7 @@ class Episode {
   double time() const;              // seconds since Reset
   int tick() const { return tick_; }
   BagPose bag() const;              // privileged: for the scripted expert and metrics
+  EnvStateVector env_state() const { return EnvState(bag()); }
   bool bag_in_mug() const;          // the bag is inside the mug and at rest, now
   double time_to_success() const { return time_to_success_; }  // < 0 until success
   double success_held() const;      // seconds the success condition has held (0 if not now)

@@ -30,6 +30,7 @@ Result<RolloutResult> RunExpertEpisode(const TeaBagTask& task, const EpisodeSpec
     if (sink) {
       frame.tick = episode.tick();
       frame.state = episode.state();
+      frame.env_state = episode.env_state();
       frame.action = action;
       if (renderer)
         for (int c = 0; c < kNumCameras; ++c) EMBODY_TRY(renderer->Render(episode, static_cast<Camera>(c), &frame.images[c]));

@@ -27,6 +27,7 @@ struct RolloutResult {
 struct Frame {
   int tick = 0;
   JointVector state{}, action{};
+  EnvStateVector env_state{};  // the bag's pose (privileged; see EnvState)
   std::array<io::Image, kNumCameras> images;
 };
 using FrameSink = std::function<Status(const Frame&)>;

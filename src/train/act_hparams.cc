@@ -46,10 +46,14 @@ io::Json Feature(const char* type, std::vector<int64_t> shape) { return {{"type"
 io::Json MakeActConfigJson(const ActHparams& h, const TrainFeatures& f) {
   io::Json inputs = io::Json::object();
   if (f.state_dim > 0) inputs["observation.state"] = Feature("STATE", {f.state_dim});
+  if (f.env_state_dim > 0) inputs["observation.environment_state"] = Feature("ENV", {f.env_state_dim});
   for (const std::string& cam : f.cameras) inputs[cam] = Feature("VISUAL", {3, f.height, f.width});
   return {{"type", "act"},
           {"n_obs_steps", 1},
-          {"normalization_mapping", {{"VISUAL", "MEAN_STD"}, {"STATE", "MEAN_STD"}, {"ACTION", "MEAN_STD"}}},
+          // ENV is listed (LeRobot's default mapping leaves it out, i.e. IDENTITY) so that both
+          // LeRobot and embody normalize the environment state with the dataset's stats.
+          {"normalization_mapping",
+           {{"VISUAL", "MEAN_STD"}, {"STATE", "MEAN_STD"}, {"ENV", "MEAN_STD"}, {"ACTION", "MEAN_STD"}}},
           {"input_features", inputs},
           {"output_features", {{"action", Feature("ACTION", {f.action_dim})}}},
           {"device", "cpu"},
@@ -118,7 +122,6 @@ Status ReadActConfigJson(const io::Json& j, const std::string& path, ActHparams*
     if (!j["use_amp"].is_boolean()) return InvalidArgument(path + ": field 'use_amp': expected true or false");
     h->use_amp = j["use_amp"].get<bool>();
   }
-  if (c.env_state()) return Unimplemented(path + ": observation.environment_state: not trained here yet");
   *f = TrainFeatures{};
   for (size_t i = 0; i < c.num_cameras(); ++i) {
     const auto& cam = c.camera(i);
@@ -129,6 +132,7 @@ Status ReadActConfigJson(const io::Json& j, const std::string& path, ActHparams*
     f->width = static_cast<int>(cam.shape[2]);
   }
   f->state_dim = static_cast<int>(c.state_dim());
+  f->env_state_dim = static_cast<int>(c.env_state_dim());
   f->action_dim = static_cast<int>(c.action_dim());
   return ValidateHparams(*h);
 }

@@ -40,6 +40,7 @@ struct TrainFeatures {
   std::vector<std::string> cameras;
   int height = 0, width = 0;
   int state_dim = 0;  // 0: no observation.state
+  int env_state_dim = 0;  // 0: no observation.environment_state
   int action_dim = 0;
   double fps = 30;
 };

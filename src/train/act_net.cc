@@ -250,16 +250,22 @@ ActNetImpl::ActNetImpl(const ActHparams& hp, const TrainFeatures& feat) : h(hp),
     vae_encoder_pos_enc = register_buffer(
         "vae_encoder_pos_enc", SinusoidalTable1d(1 + h.chunk_size + (f.state_dim > 0 ? 1 : 0), d).unsqueeze(0));
   }
-  backbone = register_module("backbone", ResNetTrunk(h.vision_backbone));
+  const bool cameras = !f.cameras.empty();
+  if (cameras) backbone = register_module("backbone", ResNetTrunk(h.vision_backbone));
   encoder = register_module("encoder", Encoder(h, h.n_encoder_layers));
   decoder = register_module("decoder", Decoder(h));
   if (f.state_dim > 0)
     encoder_robot_state_input_proj = register_module("encoder_robot_state_input_proj", torch::nn::Linear(f.state_dim, d));
+  if (f.env_state_dim > 0)
+    encoder_env_state_input_proj =
+        register_module("encoder_env_state_input_proj", torch::nn::Linear(f.env_state_dim, d));
   encoder_latent_input_proj = register_module("encoder_latent_input_proj", torch::nn::Linear(h.latent_dim, d));
-  encoder_img_feat_input_proj =
-      register_module("encoder_img_feat_input_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(512, d, 1)));
-  encoder_1d_feature_pos_embed =
-      register_module("encoder_1d_feature_pos_embed", torch::nn::Embedding(1 + (f.state_dim > 0 ? 1 : 0), d));
+  if (cameras)
+    encoder_img_feat_input_proj =
+        register_module("encoder_img_feat_input_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(512, d, 1)));
+  encoder_1d_feature_pos_embed = register_module(
+      "encoder_1d_feature_pos_embed",
+      torch::nn::Embedding(1 + (f.state_dim > 0 ? 1 : 0) + (f.env_state_dim > 0 ? 1 : 0), d));
   decoder_pos_embed = register_module("decoder_pos_embed", torch::nn::Embedding(h.chunk_size, d));
   action_head = register_module("action_head", torch::nn::Linear(d, f.action_dim));
   // ACT._reset_parameters: Xavier-uniform for every matrix of the encoder and decoder.
@@ -292,7 +298,8 @@ ActOutput ActNetImpl::forward(const ActBatch& b) {
 
 ActOutput ActNetImpl::Compute(const ActBatch& b) {
   const CpuAutocast autocast(h.use_amp);
-  const int64_t batch = b.images.size(0), cams = b.images.size(1), d = h.dim_model;
+  const bool cameras = !f.cameras.empty();
+  const int64_t batch = cameras ? b.images.size(0) : b.env_state.size(0), d = h.dim_model;  // LeRobot's rule
   ActOutput out;
   torch::Tensor latent;
   if (h.use_vae && is_training() && b.actions.defined()) {
@@ -313,6 +320,7 @@ ActOutput ActNetImpl::Compute(const ActBatch& b) {
   }
   std::vector<torch::Tensor> tokens = {encoder_latent_input_proj(latent)};
   if (f.state_dim > 0) tokens.push_back(encoder_robot_state_input_proj(b.state));
+  if (f.env_state_dim > 0) tokens.push_back(encoder_env_state_input_proj(b.env_state));
   torch::Tensor one_d = torch::stack(tokens, 0);                               // (n1d, B, D)
   torch::Tensor one_d_pos = encoder_1d_feature_pos_embed->weight.unsqueeze(1);  // (n1d, 1, D)
 
@@ -320,15 +328,19 @@ ActOutput ActNetImpl::Compute(const ActBatch& b) {
   // Channels-last input makes oneDNN run every convolution of the trunk (forward and backward) in
   // NHWC. It pays under bf16 autocast (torchvision's ResNet18, 24 images 96x128, one thread:
   // 0.73-0.79 -> 0.53-0.67 s per forward + backward); in f32 the step time did not change.
-  const torch::Tensor fmap =
-      backbone(b.images.flatten(0, 1).contiguous(torch::MemoryFormat::ChannelsLast));  // (B*C, 512, h, w)
-  const int64_t fh = fmap.size(2), fw = fmap.size(3);
-  const torch::Tensor proj = encoder_img_feat_input_proj(fmap);  // (B*C, D, h, w)
-  const torch::Tensor img = proj.view({batch, cams, d, fh * fw}).permute({1, 3, 0, 2}).reshape({cams * fh * fw, batch, d});
-  const torch::Tensor img_pos = CameraPositions(fh, fw).repeat({cams, 1, 1});
-
-  const torch::Tensor enc_in = torch::cat({one_d, img}, 0);
-  const torch::Tensor enc_pos = torch::cat({one_d_pos, img_pos}, 0);
+  torch::Tensor enc_in = one_d, enc_pos = one_d_pos;
+  if (cameras) {
+    const int64_t cams = b.images.size(1);
+    const torch::Tensor fmap =
+        backbone(b.images.flatten(0, 1).contiguous(torch::MemoryFormat::ChannelsLast));  // (B*C, 512, h, w)
+    const int64_t fh = fmap.size(2), fw = fmap.size(3);
+    const torch::Tensor proj = encoder_img_feat_input_proj(fmap);  // (B*C, D, h, w)
+    const torch::Tensor img =
+        proj.view({batch, cams, d, fh * fw}).permute({1, 3, 0, 2}).reshape({cams * fh * fw, batch, d});
+    const torch::Tensor img_pos = CameraPositions(fh, fw).repeat({cams, 1, 1});
+    enc_in = torch::cat({one_d, img}, 0);
+    enc_pos = torch::cat({one_d_pos, img_pos}, 0);
+  }
   const torch::Tensor enc_out = encoder(enc_in, enc_pos);
   const torch::Tensor dec_in = torch::zeros({h.chunk_size, batch, d});
   const torch::Tensor dec_out = decoder(dec_in, enc_out, decoder_pos_embed->weight.unsqueeze(1), enc_pos);

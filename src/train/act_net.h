@@ -103,8 +103,9 @@ TORCH_MODULE(Decoder);
 
 // Normalized inputs of one batch, as the network takes them.
 struct ActBatch {
-  torch::Tensor images;         // [B, cameras, 3, H, W] float, normalized
+  torch::Tensor images;         // [B, cameras, 3, H, W] float, normalized, or undefined without cameras
   torch::Tensor state;          // [B, state_dim] normalized, or undefined
+  torch::Tensor env_state;      // [B, env_state_dim] normalized, or undefined
   torch::Tensor actions;        // [B, chunk, action_dim] normalized (training with the VAE)
   torch::Tensor action_is_pad;  // [B, chunk] bool
 };
@@ -131,10 +132,11 @@ struct ActNetImpl : torch::nn::Module {
   torch::nn::Linear vae_encoder_robot_state_input_proj{nullptr}, vae_encoder_action_input_proj{nullptr},
       vae_encoder_latent_output_proj{nullptr};
   torch::Tensor vae_encoder_pos_enc;  // persistent buffer [1, S, D]
-  ResNetTrunk backbone{nullptr};
+  ResNetTrunk backbone{nullptr};  // only with cameras, as LeRobot
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
-  torch::nn::Linear encoder_robot_state_input_proj{nullptr}, encoder_latent_input_proj{nullptr};
+  torch::nn::Linear encoder_robot_state_input_proj{nullptr}, encoder_env_state_input_proj{nullptr},
+      encoder_latent_input_proj{nullptr};
   torch::nn::Conv2d encoder_img_feat_input_proj{nullptr};
   torch::nn::Embedding encoder_1d_feature_pos_embed{nullptr}, decoder_pos_embed{nullptr};
   torch::nn::Linear action_head{nullptr};

@@ -23,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double>(to - from).count(); }
 
 struct Normalization {
-  torch::Tensor state_mean, state_std, action_mean, action_std, image_mean, image_std;  // image: [1,1,3,1,1]
+  torch::Tensor state_mean, state_std, env_mean, env_std, action_mean, action_std;
+  torch::Tensor image_mean, image_std;  // [1,1,3,1,1]
 };
 
 Normalization MakeNormalization(const DatasetStats& stats, const TrainFeatures& f) {
@@ -34,6 +35,10 @@ Normalization MakeNormalization(const DatasetStats& stats, const TrainFeatures& 
   if (f.state_dim > 0) {
     n.state_mean = vec(stats.at("observation.state").mean);
     n.state_std = vec(stats.at("observation.state").std);
+  }
+  if (f.env_state_dim > 0) {
+    n.env_mean = vec(stats.at("observation.environment_state").mean);
+    n.env_std = vec(stats.at("observation.environment_state").std);
   }
   n.action_mean = vec(stats.at("action").mean);
   n.action_std = vec(stats.at("action").std);
@@ -58,10 +63,14 @@ torch::Tensor Images(const uint8_t* pixels, int64_t b, const TrainFeatures& f, c
 ActBatch MakeBatch(const Batch& b, const TrainFeatures& f, int chunk, const Normalization& n) {
   ActBatch a;
   const int64_t B = b.size;
-  a.images = Images(b.images.data(), B, f, n);
+  if (!f.cameras.empty()) a.images = Images(b.images.data(), B, f, n);
   if (f.state_dim > 0)
     a.state = Norm(torch::from_blob(const_cast<float*>(b.state.data()), {B, f.state_dim}, torch::kFloat32),
                    n.state_mean, n.state_std);
+  if (f.env_state_dim > 0)
+    a.env_state = Norm(
+        torch::from_blob(const_cast<float*>(b.env_state.data()), {B, f.env_state_dim}, torch::kFloat32), n.env_mean,
+        n.env_std);
   a.actions = Norm(torch::from_blob(const_cast<float*>(b.actions.data()), {B, chunk, f.action_dim}, torch::kFloat32),
                    n.action_mean, n.action_std);
   a.action_is_pad = torch::from_blob(const_cast<uint8_t*>(b.action_is_pad.data()), {B, chunk}, torch::kUInt8)
@@ -157,7 +166,8 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
     return InvalidArgument("train: --steps, --batch-size, --save-every and the log period must be >= 1");
   if (source.num_frames() < 1) return FailedPrecondition(source.description() + ": no frames to train on");
   const TrainFeatures& f = source.features();
-  if (f.cameras.empty()) return Unimplemented(source.description() + ": ACT without cameras is not trained here");
+  if (f.cameras.empty() && f.env_state_dim == 0)
+    return InvalidArgument(source.description() + ": ACT needs cameras or observation.environment_state");
   ActHparams h = h_in;
   EMBODY_TRY(ValidateHparams(h));
   SetTorchThreads(o.threads);
@@ -184,7 +194,7 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
     if (!o.init_from.empty()) EMBODY_TRY(LoadStateDict(*policy, o.init_from + "/model.safetensors"));
     EMBODY_ASSIGN_OR_RETURN(stats, source.Stats());
   }
-  if (resume.dir.empty() && o.init_from.empty() && o.bn_init_frames > 0)
+  if (resume.dir.empty() && o.init_from.empty() && o.bn_init_frames > 0 && !f.cameras.empty())
     EMBODY_TRY(InitBackboneNorms(policy, source, h.chunk_size, MakeNormalization(stats, f), o.bn_init_frames));
 
   const ParamGroups pg = MakeParamGroups(*policy);
@@ -206,7 +216,8 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& h_in, 
 }
 
 Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, const std::vector<const uint8_t*>& images,
-                                                    const float* state, std::vector<float>* normalized) {
+                                                    const float* state, std::vector<float>* normalized,
+                                                    const float* env_state) {
   EMBODY_ASSIGN_OR_RETURN(io::Json cfg, io::ReadJsonFile(dir + "/config.json"));
   ActHparams h;
   TrainFeatures f;
@@ -217,13 +228,14 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, cons
     return InvalidArgument(dir + ": " + std::to_string(f.cameras.size()) + " cameras expected, got " +
                            std::to_string(images.size()));
   if (f.state_dim > 0 && !state) return InvalidArgument(dir + ": observation.state is required");
+  if (f.env_state_dim > 0 && !env_state) return InvalidArgument(dir + ": observation.environment_state is required");
   ActPolicy policy(h, f);
   EMBODY_TRY(LoadStateDict(*policy, dir + "/model.safetensors"));
   EMBODY_ASSIGN_OR_RETURN(DatasetStats stats, ReadStats(dir, f));
   Normalization n = MakeNormalization(stats, f);
   // The checkpoint's own image stats (ImageNet's unless a run chose otherwise).
-  EMBODY_ASSIGN_OR_RETURN(auto pre, io::SafetensorsFile::Open(dir + "/policy_preprocessor_step_3_normalizer_processor.safetensors"));
-  {
+  if (!f.cameras.empty()) {
+    EMBODY_ASSIGN_OR_RETURN(auto pre, io::SafetensorsFile::Open(dir + "/policy_preprocessor_step_3_normalizer_processor.safetensors"));
     const Shape s3{3, 1, 1};
     EMBODY_ASSIGN_OR_RETURN(Tensor m, pre->ReadF32(f.cameras[0] + ".mean", &s3));
     EMBODY_ASSIGN_OR_RETURN(Tensor s, pre->ReadF32(f.cameras[0] + ".std", &s3));
@@ -236,10 +248,13 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, cons
   torch::NoGradGuard no_grad;
   policy->eval();
   ActBatch b;
-  b.images = Images(pixels.data(), 1, f, n);
+  if (!f.cameras.empty()) b.images = Images(pixels.data(), 1, f, n);
   if (f.state_dim > 0)
     b.state = Norm(torch::from_blob(const_cast<float*>(state), {1, f.state_dim}, torch::kFloat32), n.state_mean,
                    n.state_std);
+  if (f.env_state_dim > 0)
+    b.env_state = Norm(torch::from_blob(const_cast<float*>(env_state), {1, f.env_state_dim}, torch::kFloat32),
+                       n.env_mean, n.env_std);
   const torch::Tensor out = policy->model(b).actions.contiguous();
   if (normalized) normalized->assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
   const torch::Tensor robot = (out * n.action_std + n.action_mean).contiguous();
@@ -251,6 +266,8 @@ Result<TrainStepTimes> BenchTrainStep(const ActHparams& h, const TrainFeatures& 
   EMBODY_TRY(ValidateHparams(h));
   if (h.use_amp) EMBODY_TRY(CpuAutocastSupported());
   if (steps < 1 || batch_size < 1) return InvalidArgument("bench: steps and batch size must be >= 1");
+  if (f.cameras.empty() && f.env_state_dim == 0)
+    return InvalidArgument("bench: ACT needs cameras or an environment state (--bench-env-state)");
   SetTorchThreads(threads);
   torch::manual_seed(0);
   ActPolicy policy(h, f);
@@ -259,8 +276,9 @@ Result<TrainStepTimes> BenchTrainStep(const ActHparams& h, const TrainFeatures& 
              {pg.names[1], pg.params[1], h.optimizer_lr_backbone, h.optimizer_weight_decay}});
   ActBatch b;
   const int64_t cams = static_cast<int64_t>(f.cameras.size());
-  b.images = torch::randn({batch_size, cams, 3, f.height, f.width});
+  if (cams > 0) b.images = torch::randn({batch_size, cams, 3, f.height, f.width});
   if (f.state_dim > 0) b.state = torch::randn({batch_size, f.state_dim});
+  if (f.env_state_dim > 0) b.env_state = torch::randn({batch_size, f.env_state_dim});
   b.actions = torch::randn({batch_size, h.chunk_size, f.action_dim});
   b.action_is_pad = torch::zeros({batch_size, h.chunk_size}, torch::kBool);
   policy->train();

@@ -25,10 +25,12 @@ Result<TrainResult> TrainAct(const TrainSource& source, const ActHparams& hparam
 
 // The training graph in eval mode on one observation (the parity check against embody's
 // runtime): loads `pretrained_dir`, normalizes like LeRobot's preprocessor, returns the chunk
-// [chunk_size * action_dim] in robot units and (if non-null) normalized.
+// [chunk_size * action_dim] in robot units and (if non-null) normalized. `env_state` is required
+// iff the checkpoint has observation.environment_state.
 Result<std::vector<float>> PredictWithTrainingGraph(const std::string& pretrained_dir,
                                                     const std::vector<const uint8_t*>& images, const float* state,
-                                                    std::vector<float>* normalized = nullptr);
+                                                    std::vector<float>* normalized = nullptr,
+                                                    const float* env_state = nullptr);
 
 // Wall time of one training step (forward, backward, AdamW) of a fresh model on random inputs:
 // the speed measurement, independent of any dataset. Medians over `steps` steps, whole step and

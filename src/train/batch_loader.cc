@@ -70,6 +70,7 @@ Status GatherFrames(const TrainSource& source, std::vector<int64_t> frames, int 
   const size_t img = f.cameras.size() * static_cast<size_t>(f.height) * static_cast<size_t>(f.width) * 3;
   b->images.resize(img * static_cast<size_t>(B));
   b->state.resize(static_cast<size_t>(B) * static_cast<size_t>(f.state_dim));
+  b->env_state.resize(static_cast<size_t>(B) * static_cast<size_t>(f.env_state_dim));
   b->actions.resize(static_cast<size_t>(B) * static_cast<size_t>(chunk) * static_cast<size_t>(f.action_dim));
   b->action_is_pad.resize(static_cast<size_t>(B) * static_cast<size_t>(chunk));
   b->tasks.resize(static_cast<size_t>(B));
@@ -78,10 +79,13 @@ Status GatherFrames(const TrainSource& source, std::vector<int64_t> frames, int 
     const int64_t frame = b->frames[static_cast<size_t>(i)];
     EMBODY_TRY_CTX(source.Get(frame, chunk, &s), what + ", frame " + std::to_string(frame));
     if (s.images.size() != img || s.state.size() != static_cast<size_t>(f.state_dim) ||
+        s.env_state.size() != static_cast<size_t>(f.env_state_dim) ||
         s.actions.size() != static_cast<size_t>(chunk) * static_cast<size_t>(f.action_dim))
       return Internal(source.description() + ": frame " + std::to_string(frame) + " has the wrong size");
     std::copy(s.images.begin(), s.images.end(), b->images.begin() + static_cast<std::ptrdiff_t>(img * i));
     std::copy(s.state.begin(), s.state.end(), b->state.begin() + static_cast<std::ptrdiff_t>(f.state_dim) * i);
+    std::copy(s.env_state.begin(), s.env_state.end(),
+              b->env_state.begin() + static_cast<std::ptrdiff_t>(f.env_state_dim) * i);
     std::copy(s.actions.begin(), s.actions.end(),
               b->actions.begin() + static_cast<std::ptrdiff_t>(chunk) * f.action_dim * i);
     std::copy(s.action_is_pad.begin(), s.action_is_pad.end(),

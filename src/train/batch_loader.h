@@ -26,6 +26,7 @@ struct Batch {
   int size = 0;
   std::vector<uint8_t> images;         // [B][cameras][H][W][3]
   std::vector<float> state;            // [B][state_dim]
+  std::vector<float> env_state;        // [B][env_state_dim]
   std::vector<float> actions;          // [B][chunk][action_dim]
   std::vector<uint8_t> action_is_pad;  // [B][chunk]
   std::vector<int64_t> frames;         // [B] source frame indices

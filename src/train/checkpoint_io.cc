@@ -38,13 +38,14 @@ io::Json NormalizerStep(const char* registry, const TrainFeatures& f, bool input
   io::Json features = io::Json::object();
   if (inputs) {
     if (f.state_dim > 0) features["observation.state"] = Feature("STATE", {f.state_dim});
+    if (f.env_state_dim > 0) features["observation.environment_state"] = Feature("ENV", {f.env_state_dim});
     for (const std::string& cam : f.cameras) features[cam] = Feature("VISUAL", {3, f.height, f.width});
   }
   features["action"] = Feature("ACTION", {f.action_dim});
   return {{"registry_name", registry},
           {"config", {{"eps", 1e-8}, {"features", features},
                       {"norm_map", {{"VISUAL", smolvla ? "IDENTITY" : "MEAN_STD"}, {"STATE", "MEAN_STD"},
-                                    {"ACTION", "MEAN_STD"}}}}},
+                                    {"ENV", "MEAN_STD"}, {"ACTION", "MEAN_STD"}}}}},
           {"state_file", file}};
 }
 
@@ -143,6 +144,7 @@ Result<DatasetStats> ReadStats(const std::string& dir, const TrainFeatures& f) {
   DatasetStats stats;
   std::vector<std::pair<std::string, int>> keys = {{"action", f.action_dim}};
   if (f.state_dim > 0) keys.emplace_back("observation.state", f.state_dim);
+  if (f.env_state_dim > 0) keys.emplace_back("observation.environment_state", f.env_state_dim);
   for (const auto& [key, dim] : keys) {
     FeatureStats& st = stats[key];
     const Shape shape{dim};
@@ -247,8 +249,9 @@ std::vector<int64_t> ListCheckpoints(const std::string& output) {
 
 Status CheckCheckpointFeatures(const TrainFeatures& have, const TrainFeatures& want, const std::string& where) {
   if (have.cameras != want.cameras || have.height != want.height || have.width != want.width ||
-      have.state_dim != want.state_dim || have.action_dim != want.action_dim)
-    return InvalidArgument(where + ": the checkpoint's features (cameras, image size, state/action widths) differ "
+      have.state_dim != want.state_dim || have.env_state_dim != want.env_state_dim ||
+      have.action_dim != want.action_dim)
+    return InvalidArgument(where + ": the checkpoint's features (cameras, image size, state/environment/action widths) differ "
                                    "from the dataset's");
   return Status::Ok();
 }

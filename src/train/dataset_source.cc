@@ -25,6 +25,12 @@ Result<std::unique_ptr<DatasetSource>> OpenDatasetSource(const std::string& root
     f.width = static_cast<int>(feat->shape[1]);
   }
   if (const data::Feature* st = info.Find("observation.state")) f.state_dim = static_cast<int>(st->shape.at(0));
+  // As LeRobot's ACT: an environment state in the dataset is a policy input.
+  if (const data::Feature* env = info.Find("observation.environment_state")) {
+    if (env->shape.size() != 1)
+      return InvalidArgument(root + "/meta/info.json: observation.environment_state: expected shape [dim]");
+    f.env_state_dim = static_cast<int>(env->shape[0]);
+  }
   const data::Feature* act = info.Find("action");
   if (!act || act->shape.size() != 1) return InvalidArgument(root + "/meta/info.json: no 1-D 'action' feature");
   f.action_dim = static_cast<int>(act->shape[0]);
@@ -79,6 +85,7 @@ Status DatasetSource::Get(int64_t index, int chunk, TrainSample* out) const {
     out->images.insert(out->images.end(), img.pixels.begin(), img.pixels.end());
   }
   if (features_.state_dim > 0) out->state = s.values.at("observation.state");
+  if (features_.env_state_dim > 0) out->env_state = s.values.at("observation.environment_state");
   out->actions = s.values.at("action");
   out->action_is_pad = s.is_pad.at("action_is_pad");
   out->task = s.task;
@@ -89,6 +96,7 @@ Result<DatasetStats> DatasetSource::Stats() const {
   DatasetStats out;
   std::vector<std::string> keys = {"action"};
   if (features_.state_dim > 0) keys.push_back("observation.state");
+  if (features_.env_state_dim > 0) keys.push_back("observation.environment_state");
   for (const std::string& key : keys) {
     auto it = dataset_->stats().find(key);
     if (it == dataset_->stats().end()) return DataLoss(dataset_->root() + "/meta/stats.json: no stats for " + key);

@@ -45,8 +45,9 @@ Status MemorySource::Add(MemoryEpisode e) {
     return InvalidArgument(what + ": " + std::to_string(e.images.size()) + " image bytes, expected " +
                            std::to_string(frame_bytes * static_cast<size_t>(e.frames)));
   if (e.states.size() != static_cast<size_t>(features_.state_dim) * static_cast<size_t>(e.frames) ||
-      e.actions.size() != static_cast<size_t>(features_.action_dim) * static_cast<size_t>(e.frames))
-    return InvalidArgument(what + ": state/action rows do not match its " + std::to_string(e.frames) + " frames");
+      e.actions.size() != static_cast<size_t>(features_.action_dim) * static_cast<size_t>(e.frames) ||
+      e.env_states.size() != static_cast<size_t>(features_.env_state_dim) * static_cast<size_t>(e.frames))
+    return InvalidArgument(what + ": state/environment state/action rows do not match its " + std::to_string(e.frames) + " frames");
   starts_.push_back(num_frames() + e.frames);
   episodes_.push_back(std::move(e));
   return Status::Ok();
@@ -60,6 +61,8 @@ Status MemorySource::Get(int64_t index, int chunk, TrainSample* out) const {
   const int t = static_cast<int>(index - first);
   const MemoryEpisode& e = episodes_[ep];
   const size_t frame_bytes = e.images.size() / static_cast<size_t>(e.frames);
+  const int ed = features_.env_state_dim;
+  out->env_state.assign(e.env_states.begin() + ed * t, e.env_states.begin() + ed * (t + 1));
   out->images.assign(e.images.begin() + static_cast<std::ptrdiff_t>(frame_bytes * t),
                      e.images.begin() + static_cast<std::ptrdiff_t>(frame_bytes * (t + 1)));
   const int sd = features_.state_dim, ad = features_.action_dim;
@@ -78,14 +81,17 @@ Status MemorySource::Get(int64_t index, int chunk, TrainSample* out) const {
 
 Result<DatasetStats> MemorySource::Stats() const {
   if (episodes_.empty()) return FailedPrecondition(description_ + ": no episodes");
-  std::vector<float> states, actions;
+  std::vector<float> states, env_states, actions;
   for (const MemoryEpisode& e : episodes_) {
     states.insert(states.end(), e.states.begin(), e.states.end());
+    env_states.insert(env_states.end(), e.env_states.begin(), e.env_states.end());
     actions.insert(actions.end(), e.actions.begin(), e.actions.end());
   }
   DatasetStats s;
   if (features_.state_dim > 0)
     s["observation.state"] = ComputeStats(states.data(), num_frames(), features_.state_dim);
+  if (features_.env_state_dim > 0)
+    s["observation.environment_state"] = ComputeStats(env_states.data(), num_frames(), features_.env_state_dim);
   s["action"] = ComputeStats(actions.data(), num_frames(), features_.action_dim);
   return s;
 }

@@ -1,5 +1,5 @@
 // Episodes held in memory (images uncompressed): the simulation expert's rollouts for tests and
-// quick demos. A 96x128, 3-camera episode of ~180 ticks takes ~20 MB.
+// quick demos. A 96x128, 3-camera episode of ~180 ticks takes ~20 MB; without cameras, ~20 KB.
 #pragma once
 
 #include <string>
@@ -12,6 +12,7 @@ namespace embody::train {
 struct MemoryEpisode {
   std::vector<uint8_t> images;  // [frames][cameras][height][width][3]
   std::vector<float> states;    // [frames][state_dim]
+  std::vector<float> env_states;  // [frames][env_state_dim]
   std::vector<float> actions;   // [frames][action_dim]
   int frames = 0;
   std::string task;  // the instruction every frame of the episode carries

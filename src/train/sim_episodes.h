@@ -19,6 +19,8 @@ struct SimEpisodeOptions {
   double recovery_fraction = 0.2;
   bool successful_only = true;  // drop the expert's rare failures (LeRobot datasets are curated too)
   int max_attempts_factor = 2;  // give up after episodes * this rollouts
+  bool cameras = true;     // render observation.images.{top,gripper,left}
+  bool env_state = false;  // observation.environment_state: the bag's pose (privileged, sim::EnvState)
   bool validation_cluster_only = false;  // the held-out cluster only (validation loss)
   std::string task = "put the tea bag in the mug";  // every episode's instruction (as `embody record --sim`)
 };

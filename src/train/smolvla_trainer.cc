@@ -283,6 +283,8 @@ Result<TrainResult> TrainSmolVla(const TrainSource& source, const SmolVlaHparams
     return InvalidArgument("train: --steps, --batch-size, --save-every and the log period must be >= 1");
   if (source.num_frames() < 1) return FailedPrecondition(source.description() + ": no frames to train on");
   const TrainFeatures& f = source.features();
+  if (f.env_state_dim > 0)
+    return InvalidArgument(source.description() + ": SmolVLA has no observation.environment_state input (ACT has)");
   SmolVlaHparams h = h_in;
   EMBODY_TRY(ValidateSmolVlaHparams(h, f));
   SetTorchThreads(o.threads);

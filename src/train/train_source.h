@@ -18,6 +18,7 @@ namespace embody::train {
 struct TrainSample {
   std::vector<uint8_t> images;         // [cameras][height][width][3], RGB, camera order
   std::vector<float> state;            // [state_dim], robot units
+  std::vector<float> env_state;        // [env_state_dim] (observation.environment_state), may be empty
   std::vector<float> actions;          // [chunk][action_dim], robot units
   std::vector<uint8_t> action_is_pad;  // [chunk]: 1 where the chunk runs past the episode's end
   std::string task;                    // the episode's instruction (SmolVLA's language input); may be empty
@@ -28,7 +29,7 @@ struct FeatureStats {
   std::vector<float> mean, std, min, max;
   int64_t count = 0;
 };
-using DatasetStats = std::map<std::string, FeatureStats>;  // "observation.state", "action"
+using DatasetStats = std::map<std::string, FeatureStats>;  // "observation.state", "action", ...
 
 class TrainSource {
  public:

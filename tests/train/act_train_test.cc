@@ -153,6 +153,62 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
 
 INSTANTIATE_TEST_SUITE_P(PostAndPreNorm, ActTrainParity, ::testing::Bool());
 
+// LeRobot's ACT on low-dimensional inputs only (state + environment state, no cameras): no
+// backbone tensors, one more 1-D token, and the runtime gives the training graph's actions.
+TEST(ActTrain, EnvironmentStateWithoutCamerasTrainsAndRunsTheSameInTheRuntime) {
+  TrainFeatures f;
+  f.state_dim = 6;
+  f.env_state_dim = 5;
+  f.action_dim = 6;
+  const ActHparams h = Tiny();
+  {
+    ActPolicy policy(h, f);
+    std::set<std::string> ours;
+    for (const auto& [name, t] : StateDict(*policy)) ours.insert(name);
+    EXPECT_EQ(ours.count("model.encoder_env_state_input_proj.weight"), 1u);
+    EXPECT_EQ(ours.count("model.encoder_img_feat_input_proj.weight"), 0u);
+    for (const std::string& name : ours) EXPECT_NE(name.rfind("model.backbone.", 0), 0u) << name;
+    auto config = models::act::ParseActConfig(MakeActConfigJson(h, f), "config.json");
+    ASSERT_TRUE(config.ok());
+    const models::WeightTable table = models::act::MakeActWeightTable(*config);
+    for (const auto& [name, shape] : table.expected()) EXPECT_EQ(ours.count(name), 1u) << name;
+  }
+  TrainFeatures none = f;
+  none.env_state_dim = 0;
+  MemorySource no_inputs = testing::SyntheticEpisodes(none);
+  const std::string out = FreshTempDir("act_train_env_state");
+  EXPECT_EQ(TrainAct(no_inputs, h, Options(out, 1, 1)).status().code(), StatusCode::kInvalidArgument);
+
+  MemorySource source = testing::SyntheticEpisodes(f);
+  auto r = TrainAct(source, h, Options(out, 3, 3));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(std::isfinite(r->final_loss));
+  const std::string dir = r->checkpoints.at(0).pretrained_dir;
+  TrainSample s;
+  ASSERT_TRUE(source.Get(5, 10, &s).ok());
+  const std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized" +
+                          testing::InferInputArgs(s, f, out);
+  const auto [status, text] = testing::RunCommand(cmd, out + "/infer.log");
+  ASSERT_EQ(status, 0) << cmd << "\n" << text;
+  std::vector<float> runtime_norm, torch_norm;
+  const io::Json reply = io::Json::parse(text);
+  for (const auto& row : reply.at("actions"))
+    for (const auto& v : row) runtime_norm.push_back(v.get<float>());
+  auto torch_actions = PredictWithTrainingGraph(dir, {}, s.state.data(), &torch_norm, s.env_state.data());
+  ASSERT_TRUE(torch_actions.ok()) << torch_actions.status().ToString();
+  ASSERT_EQ(runtime_norm.size(), 60u);
+  ASSERT_EQ(torch_norm.size(), 60u);
+  double max_err = 0;
+  for (size_t i = 0; i < 60; ++i) max_err = std::max(max_err, static_cast<double>(std::abs(torch_norm[i] - runtime_norm[i])));
+  EXPECT_LT(max_err, 1e-4) << "normalized actions differ";
+  // Without the environment state the runtime refuses, naming the feature.
+  const std::string no_env = std::string(EMBODY_CLI) + " infer " + dir + " --state 0,0,0,0,0,0";
+  const auto [bad, why] = testing::RunCommand(no_env);
+  EXPECT_NE(bad, 0);
+  EXPECT_NE(why.find("--env-state"), std::string::npos) << why;
+  std::filesystem::remove_all(out);
+}
+
 // use_amp: the forward pass under bf16 autocast. The checkpoint records it (LeRobot reads the
 // field), its weights stay f32, and the training graph under autocast still matches the f32
 // runtime within bf16's resolution.

@@ -11,6 +11,9 @@
 #include "train/checkpoint_io.h"
 #include "train/eval/eval_summary.h"
 #include "train/memory_source.h"
+#ifdef EMBODY_HAVE_SIM_EPISODES
+#include "train/sim_episodes.h"
+#endif
 
 namespace embody::train {
 namespace {
@@ -129,6 +132,73 @@ TEST(TrainData, ConfigJsonRoundTripsThroughTheRuntimeParser) {
   h.n_heads = 5;
   EXPECT_EQ(ValidateHparams(h).code(), StatusCode::kInvalidArgument);
 }
+
+// observation.environment_state rides along with the state: per frame, in the stats, in the
+// config.json the runtime parses, and in the normalizer's feature list.
+TEST(TrainData, EnvironmentStateFlowsThroughSamplesStatsAndConfig) {
+  TrainFeatures f;
+  f.state_dim = 2;
+  f.env_state_dim = 3;
+  f.action_dim = 2;
+  MemorySource s(f, "env");
+  MemoryEpisode ep;
+  ep.frames = 4;
+  for (int t = 0; t < 4; ++t) {
+    ep.states.insert(ep.states.end(), {1.f * t, 0});
+    ep.actions.insert(ep.actions.end(), {1.f * t, 1});
+    ep.env_states.insert(ep.env_states.end(), {10.f * t, -1, 0.5});
+  }
+  MemoryEpisode short_env = ep;
+  short_env.env_states.pop_back();
+  EXPECT_EQ(s.Add(short_env).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(s.Add(ep).ok());
+  TrainSample x;
+  ASSERT_TRUE(s.Get(2, 3, &x).ok());
+  EXPECT_EQ(x.env_state, (std::vector<float>{20, -1, 0.5}));
+  EXPECT_TRUE(x.images.empty());
+  auto st = s.Stats();
+  ASSERT_TRUE(st.ok());
+  EXPECT_FLOAT_EQ(st->at("observation.environment_state").mean[0], 15);
+  Batch b;
+  ASSERT_TRUE(GatherFrames(s, {3, 1}, 3, "test", &b).ok());
+  EXPECT_EQ(b.env_state, (std::vector<float>{30, -1, 0.5, 10, -1, 0.5}));
+
+  const io::Json j = MakeActConfigJson(ActHparams{}, f);
+  auto c = models::act::ParseActConfig(j, "config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->env_state_dim(), 3);
+  EXPECT_EQ(c->num_cameras(), 0u);
+  ActHparams h2;
+  TrainFeatures f2;
+  ASSERT_TRUE(ReadActConfigJson(j, "config.json", &h2, &f2).ok());
+  EXPECT_EQ(f2.env_state_dim, 3);
+  EXPECT_TRUE(f2.cameras.empty());
+  f2.env_state_dim = 4;
+  EXPECT_EQ(CheckCheckpointFeatures(f, f2, "ckpt").code(), StatusCode::kInvalidArgument);
+}
+
+#ifdef EMBODY_HAVE_SIM_EPISODES
+// The expert's episodes without rendering: the state-only source carries the bag's pose.
+TEST(TrainData, SimEpisodesCarryTheBagPoseWithoutCameras) {
+  SimEpisodeOptions o;
+  o.episodes = 2;
+  o.cameras = false;
+  o.env_state = true;
+  auto src = GenerateSimEpisodes(o);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  const TrainFeatures& f = (*src)->features();
+  EXPECT_TRUE(f.cameras.empty());
+  EXPECT_EQ(f.env_state_dim, 5);
+  TrainSample x;
+  ASSERT_TRUE((*src)->Get(0, 4, &x).ok());
+  ASSERT_EQ(x.env_state.size(), 5u);
+  EXPECT_GT(x.env_state[2], 0.f);  // resting on the table
+  EXPECT_NEAR(x.env_state[3] * x.env_state[3] + x.env_state[4] * x.env_state[4], 1.0, 1e-5);
+  EXPECT_TRUE(x.images.empty());
+  o.env_state = false;
+  EXPECT_EQ(GenerateSimEpisodes(o).status().code(), StatusCode::kInvalidArgument);
+}
+#endif
 
 TEST(TrainData, CheckpointsArePublishedWhole) {
   const std::string out = testing::FreshTempDir("train_publish");

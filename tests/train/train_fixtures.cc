@@ -45,6 +45,7 @@ MemorySource SyntheticEpisodes(const TrainFeatures& f, const std::string& task) 
         ep.states.push_back(static_cast<float>(10 * j + t + e));
         ep.actions.push_back(static_cast<float>(10 * j + t + e + 1.5 * std::sin(t + j)));
       }
+      for (int j = 0; j < f.env_state_dim; ++j) ep.env_states.push_back(static_cast<float>(0.1 * j - 0.01 * t + e));
     }
     EXPECT_TRUE(s.Add(std::move(ep)).ok());
   }
@@ -92,6 +93,12 @@ std::string InferInputArgs(const TrainSample& s, const TrainFeatures& f, const s
   for (size_t j = 0; j < s.state.size(); ++j) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", static_cast<double>(s.state[j]));
+    args += buf;
+  }
+  if (!s.env_state.empty()) args += " --env-state ";
+  for (size_t j = 0; j < s.env_state.size(); ++j) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", static_cast<double>(s.env_state[j]));
     args += buf;
   }
   return args;

@@ -19,6 +19,7 @@ Status ActChunkPolicy::PredictChunk(const PolicyObservation& obs, float* chunk) 
   for (size_t i = 0; i < obs.images.size(); ++i)
     act_obs_.images[i] = {obs.images[i].pixels, obs.images[i].height, obs.images[i].width};
   act_obs_.state = obs.state;
+  act_obs_.env_state = obs.env_state;
   EMBODY_TRY_CTX(model_->Predict(act_obs_, chunk, nullptr), "ACT chunk");
   const models::act::ActBlockTimes& t = model_->last_times();
   for (size_t i = 0; i < t.backbone_ms.size() && i + 2 < latencies_.size(); ++i) latencies_[i].ms = t.backbone_ms[i];

@@ -33,6 +33,9 @@ struct SimPrivileged {
 struct PolicyObservation {
   std::vector<PolicyImage> images;  // one per camera the policy expects, in its order
   const float* state = nullptr;     // [state_dim] robot units, or null for stateless policies
+  // observation.environment_state (a simulation's privileged object pose), or null; policies
+  // whose checkpoint has no such input ignore it.
+  const float* env_state = nullptr;
   std::string_view task;            // language instruction (VLAs); ignored by ACT
   // LeRobot's observation timestep: the timestep of the last executed action (0 before any).
   // Action i of the predicted chunk is tagged timestep + i.

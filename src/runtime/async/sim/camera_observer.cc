@@ -32,6 +32,8 @@ Status CameraObserver::Observe(const sim::Episode& episode, PolicyObservation* o
   }
   state_ = episode.state();
   obs->state = state_.data();
+  env_state_ = episode.env_state();
+  obs->env_state = env_state_.data();
   return Status::Ok();
 }
 
