@@ -6,7 +6,7 @@
 
 CKPT is a pretrained_model/ folder. LeRobot builds ACTPolicy from config.json, loads
 model.safetensors (strict: every key must match) and its processors from the normalizer files;
-the observation (seeded images, a state near the dataset mean) goes through LeRobot's
+the observation (seeded images, a state and environment state near the dataset mean) goes through LeRobot's
 predict_action; the whole chunk is compared in normalized units (tolerance 1e-4 by default).
 Exit status 0 when they agree.
 """
@@ -54,6 +54,11 @@ def main(argv=None) -> int:
         dim = cfg.input_features["observation.state"].shape[0]
         state = (rng.standard_normal(dim) * 5).astype(np.float32)
         obs["observation.state"] = torch.from_numpy(state).unsqueeze(0)
+    env_state = None
+    if "observation.environment_state" in cfg.input_features:
+        dim = cfg.input_features["observation.environment_state"].shape[0]
+        env_state = rng.standard_normal(dim).astype(np.float32) * 0.1
+        obs["observation.environment_state"] = torch.from_numpy(env_state).unsqueeze(0)
 
     with torch.no_grad():
         batch = pre(obs)
@@ -70,6 +75,8 @@ def main(argv=None) -> int:
             cmd += ["--image", f"{key}={path}"]
         if state is not None:
             cmd += ["--state", ",".join(repr(float(x)) for x in state)]
+        if env_state is not None:
+            cmd += ["--env-state", ",".join(repr(float(x)) for x in env_state)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     ours = np.asarray(json.loads(out)["actions"], dtype=np.float32)
     err = float(np.abs(ours - chunk_norm).max())
