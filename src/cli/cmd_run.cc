@@ -86,6 +86,7 @@ struct PolicySetup {
   std::unique_ptr<runtime::Policy> other;  // the oracle or a remote policy
   runtime::Policy* policy = nullptr;
   std::vector<runtime::simrun::CameraSpec> cameras;
+  bool observes = false;  // a checkpoint or server: observes cameras (maybe none) and the state
   bool needs_sim_state = false;  // a remote oracle: send the simulation's state with observations
   std::vector<std::string> notes;
 };
@@ -104,6 +105,7 @@ Result<PolicySetup> MakePolicy(const RunArgs& a, const sim::TeaBagTask& task, co
     EMBODY_ASSIGN_OR_RETURN(auto remote, serve::RemotePolicy::Connect(a.policy, ro));
     for (const auto& c : remote->description().cameras) p.cameras.push_back({c.key, c.height, c.width});
     p.needs_sim_state = remote->description().needs_sim_state;
+    p.observes = true;
     p.other = std::move(remote);
 #else
     return Unimplemented("this embody was built without gRPC (scripts/setup.sh installs it): no grpc:// policies");
@@ -118,6 +120,7 @@ Result<PolicySetup> MakePolicy(const RunArgs& a, const sim::TeaBagTask& task, co
     lo.tokenizer = a.tokenizer;
     EMBODY_ASSIGN_OR_RETURN(p.loaded, runtime::sched::LoadCheckpointPolicy(a.policy, lo));
     for (const auto& c : p.loaded.cameras) p.cameras.push_back({c.key, c.height, c.width});
+    p.observes = true;
     p.notes = p.loaded.notes;
   }
   p.policy = p.other ? p.other.get() : p.loaded.policy.get();
@@ -168,7 +171,7 @@ int RunRun(const RunArgs& a) {
   runtime::Policy& policy = *setup->policy;
   for (const std::string& note : setup->notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   std::unique_ptr<runtime::simrun::CameraObserver> cameras;
-  if (!setup->cameras.empty()) {
+  if (setup->observes) {  // also without cameras: a state-only checkpoint needs the state
     auto c = runtime::simrun::CameraObserver::Create(task, setup->cameras);
     if (!c.ok()) return Fail(c.status());
     cameras = std::move(*c);

@@ -73,6 +73,7 @@ Status ScheduledActPolicy::PredictChunk(const PolicyObservation& obs, float* chu
                            std::to_string(obs.images.size()));
   for (size_t i = 0; i < obs.images.size(); ++i) obs_.images[i] = {obs.images[i].pixels, obs.images[i].height, obs.images[i].width};
   obs_.state = obs.state;
+  obs_.env_state = obs.env_state;
   chunk_ = chunk;
   auto run = scheduler_->Run();
   if (!run.ok()) return run.status().WithContext("ACT chunk");

@@ -98,6 +98,7 @@ Result<SimEpisodeReport> RunPolicyEpisode(sim::Episode& episode, Policy& policy,
     if (!failed && !flight.active && want) {
       obs.images.clear();
       obs.state = nullptr;
+      obs.env_state = nullptr;
       obs.sim = nullptr;
       if (observer) EMBODY_TRY(observer(episode, &obs));
       const sim::JointVector state = episode.state();
