@@ -89,7 +89,8 @@ std::string PlatformName(int threads) {
       break;
     }
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return model + ", " + std::to_string(threads > 0 ? static_cast<unsigned>(threads) : cores) + " threads";
+  const unsigned n = threads > 0 ? static_cast<unsigned>(threads) : cores;
+  return model + ", " + std::to_string(n) + (n == 1 ? " thread" : " threads");
 }
 
 Result<EvalSummary> EvaluateCheckpoint(const std::string& dir, const EvalOptions& o, const EvalProgress& progress) {
@@ -120,6 +121,11 @@ Result<EvalSummary> EvaluateCheckpoint(const std::string& dir, const EvalOptions
   if (ro.temporal_ensemble_coeff > 0) {
     std::ostringstream m;
     m << "sync, ensemble " << ro.temporal_ensemble_coeff;
+    s.mode = m.str();
+  }
+  if (o.async && o.threshold != EvalOptions{}.threshold) {  // the table names a non-default threshold
+    std::ostringstream m;
+    m << "async, threshold " << o.threshold;
     s.mode = m.str();
   }
   s.latency_profile = latency.name;
