@@ -206,6 +206,12 @@ TEST(ActTrain, EnvironmentStateWithoutCamerasTrainsAndRunsTheSameInTheRuntime) {
   const auto [bad, why] = testing::RunCommand(no_env);
   EXPECT_NE(bad, 0);
   EXPECT_NE(why.find("--env-state"), std::string::npos) << why;
+  // A plan for the backbone it does not have is refused, not silently ignored; its encoder and
+  // decoder quantize.
+  const auto [bad_plan, plan_why] = testing::RunCommand(cmd + " --plan backbone=int8");
+  EXPECT_NE(bad_plan, 0);
+  EXPECT_NE(plan_why.find("no backbone"), std::string::npos) << plan_why;
+  EXPECT_EQ(testing::RunCommand(cmd + " --plan encoder=int8,decoder=int8", out + "/infer.log").first, 0);
   std::filesystem::remove_all(out);
 }
 

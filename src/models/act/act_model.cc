@@ -121,6 +121,10 @@ Result<std::unique_ptr<ActModel>> ActModel::Load(const std::string& dir, const A
   } else {
     EMBODY_ASSIGN_OR_RETURN(plan, PrecisionPlan::Parse(options.plan, ActBlocks()));
   }
+  if (c.num_cameras() == 0 && plan.blocks().at("backbone") != kernels::WeightFormat::kF32)
+    return InvalidArgument(dir + ": the plan sets backbone=" +
+                           std::string(kernels::WeightFormatName(plan.blocks().at("backbone"))) +
+                           ", but this checkpoint has no cameras and so no backbone; plan its encoder and decoder");
   m->plan_text_ = plan.ToString();
   EMBODY_TRY(m->weights_.Bind(m->file_));
   FactoryOptions fo;
