@@ -88,26 +88,16 @@ int RunInfer(const InferArgs& a) {
     if (a.seeded_inputs) {
       seeded::FillState(a.step, static_cast<int>(c.state_dim()), state.data());
     } else {
-      if (a.state.empty()) return Fail(InvalidArgument("--state is required (" + std::to_string(c.state_dim()) + " values)"));
-      auto parsed = ParseFloats(a.state, "--state");
+      auto parsed = ParseInputVector(a.state, "--state", c.state_dim(), "observation.state");
       if (!parsed.ok()) return Fail(parsed.status());
-      if (parsed->size() != state.size())
-        return Fail(InvalidArgument("--state has " + std::to_string(parsed->size()) + " values, the checkpoint expects " +
-                                    std::to_string(c.state_dim())));
       state = *parsed;
     }
     obs.state = state.data();
   }
   std::vector<float> env_state;
   if (c.env_state_dim() > 0) {
-    if (a.env_state.empty())
-      return Fail(InvalidArgument("--env-state is required (" + std::to_string(c.env_state_dim()) +
-                                  " values of observation.environment_state)"));
-    auto parsed = ParseFloats(a.env_state, "--env-state");
+    auto parsed = ParseInputVector(a.env_state, "--env-state", c.env_state_dim(), "observation.environment_state");
     if (!parsed.ok()) return Fail(parsed.status());
-    if (static_cast<int64_t>(parsed->size()) != c.env_state_dim())
-      return Fail(InvalidArgument("--env-state has " + std::to_string(parsed->size()) +
-                                  " values, the checkpoint expects " + std::to_string(c.env_state_dim())));
     env_state = *parsed;
     obs.env_state = env_state.data();
   } else if (!a.env_state.empty()) {

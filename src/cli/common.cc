@@ -36,6 +36,17 @@ Result<std::vector<float>> ParseFloats(const std::string& text, const std::strin
   return out;
 }
 
+Result<std::vector<float>> ParseInputVector(const std::string& text, const std::string& flag, int64_t dim,
+                                            const std::string& feature) {
+  if (text.empty())
+    return InvalidArgument(flag + " is required (" + std::to_string(dim) + " values of " + feature + ")");
+  EMBODY_ASSIGN_OR_RETURN(std::vector<float> v, ParseFloats(text, flag));
+  if (static_cast<int64_t>(v.size()) != dim)
+    return InvalidArgument(flag + " has " + std::to_string(v.size()) + " values, the checkpoint expects " +
+                           std::to_string(dim));
+  return v;
+}
+
 Progress::Progress(std::string label, int total) : label_(std::move(label)), total_(total), tty_(isatty(2)) {}
 
 void Progress::Step(int done) {

@@ -17,6 +17,10 @@ namespace embody::cli {
 int Fail(const Status& s);
 // Comma-separated floats ("0.1,2,-3").
 Result<std::vector<float>> ParseFloats(const std::string& text, const std::string& what);
+// A checkpoint input given on the command line as `flag` (e.g. --state): exactly `dim` comma-
+// separated floats. Errors name the flag, the feature and the count the checkpoint expects.
+Result<std::vector<float>> ParseInputVector(const std::string& text, const std::string& flag, int64_t dim,
+                                            const std::string& feature);
 // A progress bar on stderr, only when stderr is a terminal or EMBODY_PROGRESS=1 is not needed:
 // it always prints, rewriting one line.
 class Progress {

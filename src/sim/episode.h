@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <string_view>
 
 #include "core/status.h"
 #include "sim/task.h"
@@ -32,8 +31,6 @@ struct BagPose {
 // measure what the rest of the chain does when perception is solved, not a deployable policy.
 // [x, y, z] in metres, then cos and sin of the yaw (continuous where the angle wraps).
 inline constexpr int kEnvStateDim = 5;
-inline constexpr std::array<std::string_view, kEnvStateDim> kEnvStateNames = {"bag.x", "bag.y", "bag.z",
-                                                                             "bag.yaw_cos", "bag.yaw_sin"};
 using EnvStateVector = std::array<float, kEnvStateDim>;
 EnvStateVector EnvState(const BagPose& bag);
 

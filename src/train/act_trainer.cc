@@ -52,6 +52,11 @@ torch::Tensor Norm(const torch::Tensor& x, const torch::Tensor& mean, const torc
   return (x - mean) / (std + 1e-8);
 }
 
+// `rows` float vectors of width `dim` (state, environment state), normalized: [rows, dim].
+torch::Tensor NormRows(const float* v, int64_t rows, int dim, const torch::Tensor& mean, const torch::Tensor& std) {
+  return Norm(torch::from_blob(const_cast<float*>(v), {rows, dim}, torch::kFloat32), mean, std);
+}
+
 // uint8 [B][C][H][W][3] -> normalized float [B, C, 3, H, W].
 torch::Tensor Images(const uint8_t* pixels, int64_t b, const TrainFeatures& f, const Normalization& n) {
   const int64_t c = static_cast<int64_t>(f.cameras.size());
@@ -64,13 +69,8 @@ ActBatch MakeBatch(const Batch& b, const TrainFeatures& f, int chunk, const Norm
   ActBatch a;
   const int64_t B = b.size;
   if (!f.cameras.empty()) a.images = Images(b.images.data(), B, f, n);
-  if (f.state_dim > 0)
-    a.state = Norm(torch::from_blob(const_cast<float*>(b.state.data()), {B, f.state_dim}, torch::kFloat32),
-                   n.state_mean, n.state_std);
-  if (f.env_state_dim > 0)
-    a.env_state = Norm(
-        torch::from_blob(const_cast<float*>(b.env_state.data()), {B, f.env_state_dim}, torch::kFloat32), n.env_mean,
-        n.env_std);
+  if (f.state_dim > 0) a.state = NormRows(b.state.data(), B, f.state_dim, n.state_mean, n.state_std);
+  if (f.env_state_dim > 0) a.env_state = NormRows(b.env_state.data(), B, f.env_state_dim, n.env_mean, n.env_std);
   a.actions = Norm(torch::from_blob(const_cast<float*>(b.actions.data()), {B, chunk, f.action_dim}, torch::kFloat32),
                    n.action_mean, n.action_std);
   a.action_is_pad = torch::from_blob(const_cast<uint8_t*>(b.action_is_pad.data()), {B, chunk}, torch::kUInt8)
@@ -249,12 +249,8 @@ Result<std::vector<float>> PredictWithTrainingGraph(const std::string& dir, cons
   policy->eval();
   ActBatch b;
   if (!f.cameras.empty()) b.images = Images(pixels.data(), 1, f, n);
-  if (f.state_dim > 0)
-    b.state = Norm(torch::from_blob(const_cast<float*>(state), {1, f.state_dim}, torch::kFloat32), n.state_mean,
-                   n.state_std);
-  if (f.env_state_dim > 0)
-    b.env_state = Norm(torch::from_blob(const_cast<float*>(env_state), {1, f.env_state_dim}, torch::kFloat32),
-                       n.env_mean, n.env_std);
+  if (f.state_dim > 0) b.state = NormRows(state, 1, f.state_dim, n.state_mean, n.state_std);
+  if (f.env_state_dim > 0) b.env_state = NormRows(env_state, 1, f.env_state_dim, n.env_mean, n.env_std);
   const torch::Tensor out = policy->model(b).actions.contiguous();
   if (normalized) normalized->assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
   const torch::Tensor robot = (out * n.action_std + n.action_mean).contiguous();

@@ -49,6 +49,23 @@ TrainOptions Options(const std::string& out, int64_t steps, int64_t save_every) 
 
 std::string FreshTempDir(const std::string& name) { return testing::FreshTempDir("embody_train_test", name); }
 
+// Runs `cmd` (an `embody infer ... --json --normalized`) in its own process, as in use: libtorch
+// and the runtime's oneDNN must not share one (src/cli/sibling.h). Appends the chunk, normalized,
+// to `out`. stdout is the JSON alone; anything the runtime logs goes to `log`.
+void RuntimeNormalizedChunk(const std::string& cmd, const std::string& log, std::vector<float>* out) {
+  const auto [status, text] = testing::RunCommand(cmd, log);
+  ASSERT_EQ(status, 0) << cmd << "\n" << text;
+  const io::Json reply = io::Json::parse(text);
+  for (const auto& row : reply.at("actions"))
+    for (const auto& v : row) out->push_back(v.get<float>());
+}
+
+double MaxAbsError(const std::vector<float>& a, const std::vector<float>& b) {
+  double e = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) e = std::max(e, static_cast<double>(std::abs(a[i] - b[i])));
+  return e;
+}
+
 TEST(ActTrain, StateDictNamesAreLeRobots) {
   const ActHparams h = Tiny();
   const TrainFeatures f = Features();
@@ -127,27 +144,15 @@ TEST_P(ActTrainParity, TrainedCheckpointRunsTheSameInTheRuntime) {
   TrainSample s;
   ASSERT_TRUE(source.Get(7, 10, &s).ok());
   const TrainFeatures f = Features();
-  // The runtime runs in its own process, as in use: libtorch and the runtime's oneDNN must not
-  // share one (src/cli/sibling.h).
-  std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized";
-  cmd += testing::InferInputArgs(s, f, out);
-  const std::vector<const uint8_t*> images = testing::CameraImages(s, f);
+  const std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized" +
+                          testing::InferInputArgs(s, f, out);
   std::vector<float> runtime_norm, torch_norm;
-  {
-    // stdout is the JSON alone; anything the runtime logs goes to infer.log.
-    const auto [status, text] = testing::RunCommand(cmd, out + "/infer.log");
-    ASSERT_EQ(status, 0) << cmd << "\n" << text;
-    const io::Json j = io::Json::parse(text);
-    for (const auto& row : j.at("actions"))
-      for (const auto& v : row) runtime_norm.push_back(v.get<float>());
-  }
+  RuntimeNormalizedChunk(cmd, out + "/infer.log", &runtime_norm);
   ASSERT_EQ(runtime_norm.size(), 60u);
-  auto torch_actions = PredictWithTrainingGraph(dir, images, s.state.data(), &torch_norm);
+  auto torch_actions = PredictWithTrainingGraph(dir, testing::CameraImages(s, f), s.state.data(), &torch_norm);
   ASSERT_TRUE(torch_actions.ok()) << torch_actions.status().ToString();
   ASSERT_EQ(torch_norm.size(), 60u);
-  double max_err = 0;
-  for (size_t i = 0; i < 60; ++i) max_err = std::max(max_err, static_cast<double>(std::abs(torch_norm[i] - runtime_norm[i])));
-  EXPECT_LT(max_err, 1e-4) << "normalized actions differ";
+  EXPECT_LT(MaxAbsError(torch_norm, runtime_norm), 1e-4) << "normalized actions differ";
   std::filesystem::remove_all(out);
 }
 
@@ -188,19 +193,13 @@ TEST(ActTrain, EnvironmentStateWithoutCamerasTrainsAndRunsTheSameInTheRuntime) {
   ASSERT_TRUE(source.Get(5, 10, &s).ok());
   const std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized" +
                           testing::InferInputArgs(s, f, out);
-  const auto [status, text] = testing::RunCommand(cmd, out + "/infer.log");
-  ASSERT_EQ(status, 0) << cmd << "\n" << text;
   std::vector<float> runtime_norm, torch_norm;
-  const io::Json reply = io::Json::parse(text);
-  for (const auto& row : reply.at("actions"))
-    for (const auto& v : row) runtime_norm.push_back(v.get<float>());
+  RuntimeNormalizedChunk(cmd, out + "/infer.log", &runtime_norm);
   auto torch_actions = PredictWithTrainingGraph(dir, {}, s.state.data(), &torch_norm, s.env_state.data());
   ASSERT_TRUE(torch_actions.ok()) << torch_actions.status().ToString();
   ASSERT_EQ(runtime_norm.size(), 60u);
   ASSERT_EQ(torch_norm.size(), 60u);
-  double max_err = 0;
-  for (size_t i = 0; i < 60; ++i) max_err = std::max(max_err, static_cast<double>(std::abs(torch_norm[i] - runtime_norm[i])));
-  EXPECT_LT(max_err, 1e-4) << "normalized actions differ";
+  EXPECT_LT(MaxAbsError(torch_norm, runtime_norm), 1e-4) << "normalized actions differ";
   // Without the environment state the runtime refuses, naming the feature.
   const std::string no_env = std::string(EMBODY_CLI) + " infer " + dir + " --state 0,0,0,0,0,0";
   const auto [bad, why] = testing::RunCommand(no_env);
@@ -242,22 +241,16 @@ TEST(ActTrain, UseAmpTrainsInBf16AndKeepsF32Checkpoints) {
   TrainSample s;
   ASSERT_TRUE(source.Get(7, 10, &s).ok());
   const TrainFeatures f = Features();
-  std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized";
-  cmd += testing::InferInputArgs(s, f, out);
-  const auto [status, text] = testing::RunCommand(cmd, out + "/infer.log");
-  ASSERT_EQ(status, 0) << cmd << "\n" << text;
+  const std::string cmd = std::string(EMBODY_CLI) + " infer " + dir + " --json --normalized" +
+                          testing::InferInputArgs(s, f, out);
   std::vector<float> runtime_norm, amp_norm;
-  const io::Json j = io::Json::parse(text);
-  for (const auto& row : j.at("actions"))
-    for (const auto& v : row) runtime_norm.push_back(v.get<float>());
+  RuntimeNormalizedChunk(cmd, out + "/infer.log", &runtime_norm);
   auto amp = PredictWithTrainingGraph(dir, testing::CameraImages(s, f), s.state.data(), &amp_norm);
   ASSERT_TRUE(amp.ok()) << amp.status().ToString();
   ASSERT_EQ(amp_norm.size(), runtime_norm.size());
-  double max_err = 0, max_abs = 0;
-  for (size_t i = 0; i < amp_norm.size(); ++i) {
-    max_err = std::max(max_err, static_cast<double>(std::abs(amp_norm[i] - runtime_norm[i])));
-    max_abs = std::max(max_abs, static_cast<double>(std::abs(runtime_norm[i])));
-  }
+  const double max_err = MaxAbsError(amp_norm, runtime_norm);
+  double max_abs = 0;
+  for (float v : runtime_norm) max_abs = std::max(max_abs, static_cast<double>(std::abs(v)));
   EXPECT_GT(max_err, 0) << "autocast did not change the arithmetic";
   EXPECT_LT(max_err, 0.05 * std::max(1.0, max_abs));
   std::filesystem::remove_all(out);
